@@ -11,5 +11,6 @@ from theory.derivation import Check, Derivation, DerivationError, Step, all_deri
 
 # modules below register their derivations on import (cheap: builders only)
 from theory import diagonal  # noqa: E402,F401
+from theory import mtl, ptft, conservation  # noqa: E402,F401
 
 __all__ = ["Check", "Derivation", "DerivationError", "Step", "all_derivations", "get", "names", "register"]
