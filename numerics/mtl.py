@@ -35,7 +35,7 @@ import numpy as np
 
 from numerics.validation import as_finite_array, batch_shape, check_int, check_positive
 
-__all__ = ["MTLWeights", "MTLResult", "GroupLassoResult", "MTLGapTable", "simulate_mtl_gd",
+__all__ = ["conditional_penalty", "MTLWeights", "MTLResult", "GroupLassoResult", "MTLGapTable", "simulate_mtl_gd",
            "group_lasso_interpolator", "group_norm", "mtl_gap_vs_alpha", "shared_layer_gd"]
 
 #: a loss this many times the reference loss ``sum_t ||y_t||^2 / (2N)`` (or larger than the starting
@@ -294,6 +294,19 @@ def group_norm(beta_main, beta_aux) -> float | np.ndarray:
         raise ValueError(f"beta_aux: shape {ba.shape} does not match beta_main's {bm.shape}")
     val = np.sum(np.hypot(bm, ba), axis=-1)
     return float(val) if bm.ndim == 1 else val
+
+
+def conditional_penalty(beta, beta_aux) -> np.ndarray:
+    """MTL cost of a main-task coefficient given the auxiliary one: ``sqrt(beta^2 + beta_aux^2) - |beta_aux|``.
+
+    The per-coordinate l1,2 penalty minus its value at ``beta = 0`` (theory: ``mtl.conditional_penalty``;
+    [LL] Sec. 3). Evaluated as ``beta^2 / (sqrt(beta^2 + beta_aux^2) + |beta_aux|)``, which has no
+    cancellation when ``|beta| << |beta_aux|`` (the direct form loses all digits there).
+    """
+    b = as_finite_array("beta", beta)
+    ba = as_finite_array("beta_aux", beta_aux)
+    denom = np.hypot(b, ba) + np.abs(ba)
+    return np.divide(b * b, denom, out=np.zeros(np.broadcast(b, ba).shape), where=denom > 0)
 
 
 @dataclass

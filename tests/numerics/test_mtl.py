@@ -160,3 +160,15 @@ def test_group_lasso_rejects_batches_and_bad_shapes():
         group_lasso_interpolator(Xm, ym[:-1], Xa, ya)
     with pytest.raises(ValueError, match="^alphas"):
         mtl_gap_vs_alpha(Xm, ym, Xa, ya, [0.1, -1.0], lr=0.1)
+
+
+def test_conditional_penalty_is_accurate_where_the_direct_form_cancels():
+    import mpmath
+
+    from numerics.mtl import conditional_penalty
+
+    for b, ba in ((1e-3, 1e2), (1.0, 1.0), (10.0, 1e-3), (0.0, 0.0), (-0.5, 2.0)):
+        with mpmath.workdps(40):
+            exact = float(mpmath.sqrt(mpmath.mpf(b) ** 2 + mpmath.mpf(ba) ** 2) - abs(mpmath.mpf(ba)))
+        got = float(conditional_penalty(np.array([b]), np.array([ba]))[0])
+        assert abs(got - exact) <= 1e-15 * max(abs(exact), 1e-300)
