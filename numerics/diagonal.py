@@ -39,6 +39,7 @@ import scipy.integrate
 import scipy.optimize
 
 from numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
+from numerics.extrapolation import neville_table
 from numerics.validation import (as_finite_array, as_matrix, as_vector, batch_shape, check_int,
                                  check_positive)
 
@@ -664,17 +665,6 @@ def simulate_flow(X, y, u0, v0, tol: float = 1e-10, t_max: float | None = None, 
                       njev=int(sol.njev), rel_residual=rel)
 
 
-def _neville_at_zero(h: np.ndarray, values: list[np.ndarray]) -> list[list[np.ndarray]]:
-    """Neville table for the polynomial extrapolation to ``h = 0``: ``table[j][i]`` interpolates the
-    points ``i..i+j``; ``P_{i..i+j}(0) = (h_i P_{i+1..i+j} - h_{i+j} P_{i..i+j-1}) / (h_i - h_{i+j})``."""
-    table = [list(values)]
-    K = len(values)
-    for j in range(1, K):
-        prev = table[-1]
-        table.append([(h[i] * prev[i + 1] - h[i + j] * prev[i]) / (h[i] - h[i + j]) for i in range(K - j)])
-    return table
-
-
 def extrapolate_to_flow(X, y, u0, v0, lrs, **gd_kwargs) -> ExtrapolationResult:
     """Richardson extrapolation of GD endpoints to the gradient-flow limit.
 
@@ -700,7 +690,7 @@ def extrapolate_to_flow(X, y, u0, v0, lrs, **gd_kwargs) -> ExtrapolationResult:
         return ExtrapolationResult(beta=np.full(betas.shape[1:], np.nan), betas=betas, lrs=lrs, converged=conv,
                                    message=f"not extrapolated: GD did not converge at lr = {bad}",
                                    gd_results=results)
-    table = _neville_at_zero(lrs, [b for b in betas])
+    table = neville_table(lrs, [b for b in betas])
     beta = table[-1][0]
     err = float(np.linalg.norm(table[-1][0] - table[-2][1])) if len(lrs) > 1 else float("nan")
     return ExtrapolationResult(beta=beta, betas=betas, lrs=lrs, converged=conv,

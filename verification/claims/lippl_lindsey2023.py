@@ -9,7 +9,8 @@ import numpy as np
 
 from numerics import mtl as nm
 from numerics import ptft as npf
-from numerics.data import gaussian_design, sparse_teacher
+from numerics.data import gaussian_design
+from numerics.extrapolation import richardson_to_zero
 from numerics.teacher_student import generalisation_errors
 from verification.registry import Measurement, NotConverged, RunConfig, claim
 
@@ -49,7 +50,7 @@ def mtl_group_lasso(cfg: RunConfig) -> Measurement:
     Xm, ym, Xa, ya, _, _ = _two_tasks(cfg, "mtl-gap", d, n_main, n_aux, k, shared=k // 2)
     alphas = np.array(cfg.pick([1e-2, 1e-3], [1e-2, 1e-3, 1e-4]))
     lr = 0.25 * (n_main + n_aux) / max(_lam(Xm), _lam(Xa))
-    table = nm.mtl_gap_vs_alpha(Xm, ym, Xa, ya, alphas, lr, tol=1e-8, max_steps=400_000)
+    table = nm.mtl_gap_vs_alpha(Xm, ym, Xa, ya, alphas, lr, tol=1e-6, max_steps=400_000)
     if not np.all(table.converged):
         raise NotConverged(f"MTL GD at alphas {alphas[~table.converged]}")
     gap = float(table.gap[-1])
@@ -68,8 +69,11 @@ def mtl_group_lasso(cfg: RunConfig) -> Measurement:
 def _ptft_runs(cfg: RunConfig, lrs_ft, c: float, gamma: float):
     d, n_main, n_aux, k = cfg.pick((30, 10, 20, 4), (60, 16, 40, 6))
     Xm, ym, Xa, ya, _, _ = _two_tasks(cfg, "ptft", d, n_main, n_aux, k, shared=k // 2)
-    lr_pt = 0.25 * n_aux / _lam(Xa)
-    pt = npf.simulate_pretraining(Xa, ya, 1e-3, lr_pt, tol=1e-10, max_steps=400_000)
+    lr_pt = 0.5 * n_aux / _lam(Xa)
+    # The exact penalty is computed from the actual finetuning start, so these claims do not depend on how
+    # well pretraining fitted: it is stopped at a 1% residual (from alpha = 1e-3 its tail is sublinear,
+    # ~5e-4 after 5e4 steps, because transiently activated coordinates decay like 1/t).
+    pt = npf.simulate_pretraining(Xa, ya, 1e-3, lr_pt, tol=1e-2, max_steps=100_000)
     if not pt.converged:
         raise NotConverged(f"pretraining: {pt.message}")
     start = npf.finetuning_start(pt.weights, c, gamma)
@@ -93,20 +97,20 @@ def _ptft_runs(cfg: RunConfig, lrs_ft, c: float, gamma: float):
        f"{LL}, Sec. 4; theory: ptft.exact_penalty; THEORY.md section 3", tags=("ptft", "issue3"))
 def ptft_exact(cfg: RunConfig) -> Measurement:
     c, gamma = 1.0, 0.1
-    n_main = cfg.pick(10, 16)
-    lr0 = 0.1
-    lrs = lr0 / 2.0 ** np.arange(2)
+    lrs = 0.1 / 2.0 ** np.arange(4)
     Xm, ym, ends, b_exact, _ = _ptft_runs(cfg, lrs, c, gamma)
     gaps = [_rel(b, b_exact) for b in ends]
-    rich = 2 * ends[1] - ends[0]
-    err = _rel(rich, b_exact)
+    extrapolated, est = richardson_to_zero(lrs, ends)
+    err = _rel(extrapolated, b_exact)
     return Measurement(
-        theory=float(np.linalg.norm(b_exact)), simulation=float(np.linalg.norm(rich)), error=err, tolerance=1e-5,
-        tolerance_reason="one Richardson step removes the O(lr) bias of GD; the O(lr^2) remainder is about "
-                         "(raw gap)^2 / (raw gap at lr0 ratio) ~ 1e-6 for raw gaps of ~1e-3; solvers at 1e-13",
+        theory=float(np.linalg.norm(b_exact)), simulation=float(np.linalg.norm(extrapolated)), error=err,
+        tolerance=1e-6,
+        tolerance_reason="Richardson (Neville) over 4 step sizes removes the O(lr), O(lr^2), O(lr^3) terms of the GD "
+                         "endpoint; finetuning GD stops at relative residual 1e-13 and the dual at 1e-13; 1e-6 is "
+                         "the same bar as the single-task claim",
         metric="relative distance of Richardson-extrapolated finetuning GD to the exact-penalty minimiser",
         theory_label="||argmin Q_exact||", simulation_label="||beta_GD(lr->0)||",
-        details={"lrs": lrs, "raw_gaps": gaps, "c": c, "gamma": gamma, "n_main": n_main})
+        details={"lrs": lrs, "raw_gaps": gaps, "extrapolation_error_estimate": est, "c": c, "gamma": gamma})
 
 
 @claim("ptft.gd_follows_exact_not_plotted",
@@ -134,7 +138,7 @@ def ptft_exact_vs_plotted(cfg: RunConfig) -> Measurement:
 # ------------------------------------------------------------------------------------------------
 def _cell(cfg: RunConfig, method: str, shared: int, k_main: int, n_main: int, c: float = 1.0):
     d, k_aux, n_aux = cfg.pick((120, 8, 96), (250, 10, 200))
-    seeds = [cfg.seed * 1000 + s for s in range(cfg.pick(3, 4))]
+    seeds = [cfg.seed * 1000 + s for s in range(cfg.pick(4, 8))]
     out = generalisation_errors(d, k_aux, k_main, shared, n_aux, n_main, method, seeds, alpha=1e-3, c=c,
                                 gamma=1e-3, tol=1e-3, max_steps=200_000)
     if not all(out["converged"]):
@@ -143,19 +147,19 @@ def _cell(cfg: RunConfig, method: str, shared: int, k_main: int, n_main: int, c:
 
 
 def _ratio_measurement(a_gd, a_th, b_gd, b_th, label_a, label_b, reason_extra, details):
-    # per-seed ratios: paired comparison on the same task draws
-    r_gd = a_gd / b_gd
-    r_th = a_th / b_th
-    mean, se = float(np.mean(r_gd)), float(np.std(r_gd, ddof=1) / np.sqrt(len(r_gd)))
-    error = max(float(np.mean(r_th)), mean + 2 * se)
+    """Paired comparison on the same task draws, on the log scale (errors span decades across seeds)."""
+    log_gd = np.log(a_gd / b_gd)
+    log_th = np.log(a_th / b_th)
+    mean, se = float(np.mean(log_gd)), float(np.std(log_gd, ddof=1) / np.sqrt(len(log_gd)))
+    error = float(np.exp(max(float(np.mean(log_th)), mean + 2 * se)))
     return Measurement(
-        theory=float(np.mean(r_th)), simulation=mean, error=error, tolerance=1.0,
-        tolerance_reason=f"{label_a} wins when its error is below {label_b}'s: the claim holds if the theory "
-                         f"(penalty minimisers) predicts a ratio < 1 and GD's mean ratio + 2 s.e. over seeds is < 1. "
-                         + reason_extra,
-        metric=f"max(theory ratio, GD ratio + 2 s.e.) of test MSE {label_a} / {label_b}",
+        theory=float(np.exp(np.mean(log_th))), simulation=float(np.exp(mean)), error=error, tolerance=1.0,
+        tolerance_reason=f"{label_a} wins when its test error is below {label_b}'s: the claim holds if the theory "
+                         f"(penalty minimisers) predicts a geometric-mean ratio < 1 and GD's geometric-mean ratio "
+                         f"times exp(2 s.e. of the mean log ratio over seeds) is < 1. " + reason_extra,
+        metric=f"max(theory ratio, GD ratio x exp(2 s.e.)) of test MSE {label_a} / {label_b}, geometric means over seeds",
         theory_label="theory ratio", simulation_label="GD ratio",
-        details={**details, "gd_ratio_per_seed": r_gd, "theory_ratio_per_seed": r_th, "gd_ratio_se": se,
+        details={**details, "gd_log_ratio_per_seed": log_gd, "theory_log_ratio_per_seed": log_th, "gd_log_ratio_se": se,
                  f"{label_a}_gd": a_gd, f"{label_b}_gd": b_gd, f"{label_a}_theory": a_th, f"{label_b}_theory": b_th})
 
 
