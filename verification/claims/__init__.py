@@ -1,2 +1,3 @@
-"""Claim modules, one per paper; importing this package registers them all."""
-from verification.claims import lippl_lindsey2023, woodworth2020  # noqa: F401
+"""Claim modules, one per paper; importing this package registers them all (foundation first)."""
+from verification.claims import woodworth2020  # noqa: F401  (single-task diagonal network)
+from verification.claims import lippl_lindsey2023  # noqa: F401,E402  (MTL, PT+FT, conservation law)
