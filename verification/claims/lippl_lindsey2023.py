@@ -50,7 +50,9 @@ def mtl_group_lasso(cfg: RunConfig) -> Measurement:
     Xm, ym, Xa, ya, _, _ = _two_tasks(cfg, "mtl-gap", d, n_main, n_aux, k, shared=k // 2)
     alphas = np.array(cfg.pick([1e-2, 1e-3], [1e-2, 1e-3, 1e-4]))
     lr = 0.25 * (n_main + n_aux) / max(_lam(Xm), _lam(Xa))
-    table = nm.mtl_gap_vs_alpha(Xm, ym, Xa, ya, alphas, lr, tol=1e-6, max_steps=400_000)
+    # stop at relative residual 1e-4: from small alpha the tail is sublinear, and a tighter stop changes the
+    # measured gap by < 1e-4 (checked at alpha 1e-2..1e-8)
+    table = nm.mtl_gap_vs_alpha(Xm, ym, Xa, ya, alphas, lr, tol=1e-4, max_steps=400_000)
     if not np.all(table.converged):
         raise NotConverged(f"MTL GD at alphas {alphas[~table.converged]}")
     gap = float(table.gap[-1])
@@ -136,6 +138,15 @@ def ptft_exact_vs_plotted(cfg: RunConfig) -> Measurement:
 # ------------------------------------------------------------------------------------------------
 # generalisation (teacher-student), qualitative results of [LL]
 # ------------------------------------------------------------------------------------------------
+def _few_shot_n(k_aux: int) -> int:
+    """The paper's smallest main-task size relative to the auxiliary support (16 / 40 = 0.4), at least 4.
+
+    Larger n recovers the teacher exactly with every method, and the comparison then only measures GD's
+    stopping error (~1e-5), not the inductive bias.
+    """
+    return max(4, round(0.4 * k_aux))
+
+
 def _cell(cfg: RunConfig, method: str, shared: int, k_main: int, n_main: int, c: float = 1.0):
     d, k_aux, n_aux = cfg.pick((120, 8, 96), (250, 10, 200))
     seeds = [cfg.seed * 1000 + s for s in range(cfg.pick(4, 8))]
@@ -168,7 +179,7 @@ def _ratio_measurement(a_gd, a_th, b_gd, b_th, label_a, label_b, reason_extra, d
        f"{LL}, Sec. 5 (Fig. 3)", tags=("generalisation", "issue3"))
 def mtl_wins_shared(cfg: RunConfig) -> Measurement:
     k_aux = cfg.pick(8, 10)
-    n_main = cfg.pick(16, 24)
+    n_main = _few_shot_n(k_aux)
     m_gd, m_th = _cell(cfg, "mtl", shared=k_aux, k_main=k_aux, n_main=n_main)
     p_gd, p_th = _cell(cfg, "ptft", shared=k_aux, k_main=k_aux, n_main=n_main)
     return _ratio_measurement(m_gd, m_th, p_gd, p_th, "mtl", "ptft", "", {"n_main": n_main, "k": k_aux})
@@ -178,7 +189,7 @@ def mtl_wins_shared(cfg: RunConfig) -> Measurement:
        "When the main task uses a sparse subset of the auxiliary features, PT+FT with small rescaling beats MTL",
        f"{LL}, Sec. 5-6 (nested feature selection, Figs. 4-5)", tags=("generalisation", "issue3"))
 def rescaled_wins_subset(cfg: RunConfig) -> Measurement:
-    n_main = cfg.pick(12, 16)
+    n_main = _few_shot_n(cfg.pick(8, 10))
     c = 0.1
     r_gd, r_th = _cell(cfg, "ptft", shared=2, k_main=2, n_main=n_main, c=c)
     m_gd, m_th = _cell(cfg, "mtl", shared=2, k_main=2, n_main=n_main)
