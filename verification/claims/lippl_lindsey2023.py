@@ -138,63 +138,79 @@ def ptft_exact_vs_plotted(cfg: RunConfig) -> Measurement:
 # ------------------------------------------------------------------------------------------------
 # generalisation (teacher-student), qualitative results of [LL]
 # ------------------------------------------------------------------------------------------------
-def _few_shot_n(k_aux: int) -> int:
-    """The paper's smallest main-task size relative to the auxiliary support (16 / 40 = 0.4), at least 4.
+ERROR_FLOOR = 1e-4
+"""Test errors are compared as ``log((a + floor) / (b + floor))``: GD stops at relative training residual
+1e-3, which leaves test errors of ~1e-5 even when the teacher is recovered, so differences below ~1e-4
+are stopping noise, not inductive bias."""
 
-    Larger n recovers the teacher exactly with every method, and the comparison then only measures GD's
-    stopping error (~1e-5), not the inductive bias.
+
+def _n_grid(k_aux: int) -> list[int]:
+    """Main-task sizes spanning the paper's few-shot range relative to the auxiliary support.
+
+    [LL] plot n_main from 16 with k_aux = 40 (n / k_aux = 0.4) upward; we take 0.4, 0.8 and 1.6 times k_aux
+    (at least 4 samples), the part of the curve where the methods differ before all recover the teacher.
     """
-    return max(4, round(0.4 * k_aux))
+    return sorted({max(4, round(f * k_aux)) for f in (0.4, 0.8, 1.6)})
 
 
-def _cell(cfg: RunConfig, method: str, shared: int, k_main: int, n_main: int, c: float = 1.0):
+def _curve(cfg: RunConfig, method: str, shared: int, k_main: int, c: float = 1.0):
+    """GD and theory test errors on the n-grid: arrays of shape (len(n_grid), seeds)."""
     d, k_aux, n_aux = cfg.pick((120, 8, 96), (250, 10, 200))
-    seeds = [cfg.seed * 1000 + s for s in range(cfg.pick(4, 8))]
-    out = generalisation_errors(d, k_aux, k_main, shared, n_aux, n_main, method, seeds, alpha=1e-3, c=c,
-                                gamma=1e-3, tol=1e-3, max_steps=200_000)
-    if not all(out["converged"]):
-        raise NotConverged(f"{method} GD on {sum(not x for x in out['converged'])} seed(s)")
-    return np.array(out["gd_error"]), np.array(out["theory_error"], dtype=float)
+    seeds = [cfg.seed * 1000 + s for s in range(cfg.pick(3, 6))]
+    gd, th = [], []
+    for n_main in _n_grid(k_aux):
+        out = generalisation_errors(d, k_aux, k_main, shared, n_aux, n_main, method, seeds, alpha=1e-3, c=c,
+                                    gamma=1e-3, tol=1e-3, max_steps=200_000)
+        if not all(out["converged"]):
+            raise NotConverged(f"{method} GD at n_main = {n_main} on {sum(not x for x in out['converged'])} seed(s)")
+        gd.append(out["gd_error"])
+        th.append(out["theory_error"])
+    return np.array(gd, dtype=float), np.array(th, dtype=float), _n_grid(k_aux)
 
 
-def _ratio_measurement(a_gd, a_th, b_gd, b_th, label_a, label_b, reason_extra, details):
-    """Paired comparison on the same task draws, on the log scale (errors span decades across seeds)."""
-    log_gd = np.log(a_gd / b_gd)
-    log_th = np.log(a_th / b_th)
-    mean, se = float(np.mean(log_gd)), float(np.std(log_gd, ddof=1) / np.sqrt(len(log_gd)))
-    error = float(np.exp(max(float(np.mean(log_th)), mean + 2 * se)))
+def _curve_comparison(a, b, label_a, label_b, reason_extra, details) -> Measurement:
+    """Paired comparison of two methods over the same (n, seed) task draws, on the log scale."""
+    (a_gd, a_th, grid), (b_gd, b_th, _) = a, b
+    log_gd = np.log((a_gd + ERROR_FLOOR) / (b_gd + ERROR_FLOOR))      # (n, seeds)
+    log_th = np.log((a_th + ERROR_FLOOR) / (b_th + ERROR_FLOOR))
+    per_seed = log_gd.mean(axis=0)                                    # seeds are the independent units
+    mean, se = float(per_seed.mean()), float(per_seed.std(ddof=1) / np.sqrt(per_seed.size))
+    th_mean = float(log_th.mean())
     return Measurement(
-        theory=float(np.exp(np.mean(log_th))), simulation=float(np.exp(mean)), error=error, tolerance=1.0,
-        tolerance_reason=f"{label_a} wins when its test error is below {label_b}'s: the claim holds if the theory "
-                         f"(penalty minimisers) predicts a geometric-mean ratio < 1 and GD's geometric-mean ratio "
-                         f"times exp(2 s.e. of the mean log ratio over seeds) is < 1. " + reason_extra,
-        metric=f"max(theory ratio, GD ratio x exp(2 s.e.)) of test MSE {label_a} / {label_b}, geometric means over seeds",
+        theory=float(np.exp(th_mean)), simulation=float(np.exp(mean)), error=float(np.exp(max(th_mean, mean + 2 * se))),
+        tolerance=1.0,
+        tolerance_reason=f"{label_a} generalises better than {label_b} over the few-shot part of the curve when the "
+                         f"geometric-mean error ratio is < 1: required of the theory (penalty minimisers) and of GD "
+                         f"with a margin of 2 s.e. over seeds (errors floored at {ERROR_FLOOR:g}, GD's stopping "
+                         f"accuracy). " + reason_extra,
+        metric=f"max(theory ratio, GD ratio x exp(2 s.e.)) of test MSE {label_a} / {label_b}, geometric mean over "
+               f"n_main in {grid} and seeds",
         theory_label="theory ratio", simulation_label="GD ratio",
-        details={**details, "gd_log_ratio_per_seed": log_gd, "theory_log_ratio_per_seed": log_th, "gd_log_ratio_se": se,
-                 f"{label_a}_gd": a_gd, f"{label_b}_gd": b_gd, f"{label_a}_theory": a_th, f"{label_b}_theory": b_th})
+        details={**details, "n_main": grid, "gd_log_ratio_per_n": log_gd.mean(axis=1), "gd_log_ratio_se": se,
+                 "theory_log_ratio_per_n": log_th.mean(axis=1),
+                 f"{label_a}_gd_mean_per_n": a_gd.mean(axis=1), f"{label_b}_gd_mean_per_n": b_gd.mean(axis=1),
+                 f"{label_a}_theory_mean_per_n": a_th.mean(axis=1), f"{label_b}_theory_mean_per_n": b_th.mean(axis=1)})
 
 
 @claim("ll.mtl_beats_ptft_on_identical_features",
        "With features shared one to one, MTL generalises better than PT+FT at few main-task samples",
-       f"{LL}, Sec. 5 (Fig. 3)", tags=("generalisation", "issue3"))
+       f"{LL}, Sec. 5 (Fig. 3); the issue's statement of it", tags=("generalisation", "issue3"))
 def mtl_wins_shared(cfg: RunConfig) -> Measurement:
     k_aux = cfg.pick(8, 10)
-    n_main = _few_shot_n(k_aux)
-    m_gd, m_th = _cell(cfg, "mtl", shared=k_aux, k_main=k_aux, n_main=n_main)
-    p_gd, p_th = _cell(cfg, "ptft", shared=k_aux, k_main=k_aux, n_main=n_main)
-    return _ratio_measurement(m_gd, m_th, p_gd, p_th, "mtl", "ptft", "", {"n_main": n_main, "k": k_aux})
+    mtl = _curve(cfg, "mtl", shared=k_aux, k_main=k_aux)
+    ptft = _curve(cfg, "ptft", shared=k_aux, k_main=k_aux)
+    return _curve_comparison(mtl, ptft, "mtl", "ptft", "PT+FT: c = 1, gamma = alpha = 1e-3.", {"k": k_aux})
 
 
 @claim("ll.rescaled_ptft_wins_on_sparse_subset",
        "When the main task uses a sparse subset of the auxiliary features, PT+FT with small rescaling beats MTL",
        f"{LL}, Sec. 5-6 (nested feature selection, Figs. 4-5)", tags=("generalisation", "issue3"))
 def rescaled_wins_subset(cfg: RunConfig) -> Measurement:
-    n_main = _few_shot_n(cfg.pick(8, 10))
     c = 0.1
-    r_gd, r_th = _cell(cfg, "ptft", shared=2, k_main=2, n_main=n_main, c=c)
-    m_gd, m_th = _cell(cfg, "mtl", shared=2, k_main=2, n_main=n_main)
-    return _ratio_measurement(r_gd, r_th, m_gd, m_th, "ptft_rescaled", "mtl", f"Rescaling c = {c}.",
-                              {"n_main": n_main, "k_main": 2, "c": c})
+    ptft = _curve(cfg, "ptft", shared=2, k_main=2, c=c)
+    mtl = _curve(cfg, "mtl", shared=2, k_main=2)
+    return _curve_comparison(ptft, mtl, "ptft_rescaled", "mtl", f"Rescaling c = {c}, gamma = 1e-3.",
+                             {"k_main": 2, "c": c})
 
 
 # ------------------------------------------------------------------------------------------------
