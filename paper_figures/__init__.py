@@ -9,9 +9,7 @@ from pathlib import Path
 
 __all__ = ["FIGURES", "make_all"]
 
-_MODULES = [
-    "penalty_landscape",
-]
+_MODULES = ["penalty_landscape", "conservation_law", "generalisation", "rescaling"]
 
 FIGURES = {name: importlib.import_module(f"paper_figures.{name}") for name in _MODULES}
 
