@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import numpy as np  # noqa: E402
+from _timing import best_of as _best_of  # noqa: E402
 
 from numerics import diagonal as nd  # noqa: E402
 from numerics.data import gaussian_design, make_regression, sparse_teacher  # noqa: E402
@@ -26,12 +27,7 @@ REPEAT = 5
 
 
 def best_of(fn, repeat: int = REPEAT) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return _best_of(fn, repeat)
 
 
 def bench_gd(n: int = 500, d: int = 2000, B: int = 16, steps: int = 300) -> None:

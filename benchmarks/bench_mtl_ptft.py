@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import numpy as np  # noqa: E402
+from _timing import best_of as _best_of  # noqa: E402
 
 from numerics.data import gaussian_design, sparse_teacher  # noqa: E402
 from numerics.mtl import simulate_mtl_gd  # noqa: E402
@@ -33,12 +34,7 @@ D, N_MAIN, N_AUX, B, K = 1000, 64, 1024, 6, 40
 
 
 def best_of(fn, repeat: int = REPEAT) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return _best_of(fn, repeat)
 
 
 def make_data():

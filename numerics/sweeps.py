@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 from tqdm.auto import tqdm
 
-__all__ = ["grid", "run_sweep", "SweepCache"]
+__all__ = ["grid", "run_sweep", "SweepCache", "to_jsonable"]
 
 
 def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
@@ -38,15 +38,19 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
-def _to_json(x):
+def to_jsonable(x):
+    """``x`` with numpy arrays/scalars turned into lists/numbers and non-finite floats into strings
+    (``'nan'``, ``'inf'``), so that ``json.dumps`` writes standard JSON."""
     if isinstance(x, Mapping):
-        return {str(k): _to_json(v) for k, v in x.items()}
+        return {str(k): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_to_json(v) for v in x]
+        return [to_jsonable(v) for v in x]
     if isinstance(x, np.ndarray):
-        return _to_json(x.tolist())
+        return to_jsonable(x.tolist())
     if isinstance(x, np.generic):
-        return x.item()
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return repr(x)
     return x
 
 
@@ -57,7 +61,7 @@ class SweepCache:
         self.directory = Path(directory)
 
     def _path(self, name: str, version: str, point: Mapping) -> Path:
-        payload = json.dumps({"f": name, "v": version, "p": _to_json(dict(point))}, sort_keys=True)
+        payload = json.dumps({"f": name, "v": version, "p": to_jsonable(dict(point))}, sort_keys=True)
         return self.directory / name / (hashlib.sha256(payload.encode()).hexdigest()[:24] + ".json")
 
     def load(self, name: str, version: str, point: Mapping):
@@ -73,7 +77,7 @@ class SweepCache:
         p = self._path(name, version, point)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"point": _to_json(dict(point)), "result": _to_json(result)}))
+        tmp.write_text(json.dumps({"point": to_jsonable(dict(point)), "result": to_jsonable(result)}))
         os.replace(tmp, p)
 
 
@@ -107,7 +111,7 @@ def run_sweep(
     try:
         if executor is None:
             for i in todo:
-                results[i] = _to_json(func(**points[i]))
+                results[i] = to_jsonable(func(**points[i]))
                 if cache is not None:
                     cache.store(name, version, points[i], results[i])
                 bar.update()
@@ -115,7 +119,7 @@ def run_sweep(
             futures = {executor.submit(func, **points[i]): i for i in todo}
             for fut in as_completed(futures):
                 i = futures[fut]
-                results[i] = _to_json(fut.result())
+                results[i] = to_jsonable(fut.result())
                 if cache is not None:
                     cache.store(name, version, points[i], results[i])
                 bar.update()

@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from numerics.sweeps import to_jsonable
+
 __all__ = ["RunConfig", "Measurement", "ClaimResult", "Claim", "NotConverged", "claim", "get_claim", "claims",
            "select_claims"]
 
@@ -102,28 +104,11 @@ class ClaimResult:
         return self.verdict == "PASS"
 
     def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
+        return to_jsonable(asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClaimResult":
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.floating, float)):
-        v = float(x)
-        return v if math.isfinite(v) else repr(v)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
 
 
 @dataclass(frozen=True)
@@ -156,7 +141,7 @@ class Claim:
         return ClaimResult(**base, verdict="PASS" if ok else "FAIL", theory=float(m.theory),
                            simulation=float(m.simulation), error=float(m.error), tolerance=float(m.tolerance),
                            tolerance_reason=m.tolerance_reason, metric=m.metric, theory_label=m.theory_label,
-                           simulation_label=m.simulation_label, message=msg, details=_jsonable(m.details),
+                           simulation_label=m.simulation_label, message=msg, details=to_jsonable(m.details),
                            seconds=time.perf_counter() - t0)
 
 

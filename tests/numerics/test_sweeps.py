@@ -38,3 +38,13 @@ def test_executor_gives_the_same_results_in_order(tmp_path):
     with ThreadPoolExecutor(2) as ex:
         parallel = run_sweep(_square, pts, executor=ex, progress=False)
     assert serial == parallel
+
+
+def test_non_finite_results_are_written_as_standard_json(tmp_path):
+    import json
+
+    from numerics.sweeps import to_jsonable
+
+    out = to_jsonable({"a": np.array([1.0, np.nan]), "b": np.float64(np.inf), "c": np.int64(3)})
+    assert out == {"a": [1.0, "nan"], "b": "inf", "c": 3}
+    json.loads(json.dumps(out, allow_nan=False))  # raises if NaN/Infinity literals slipped through
