@@ -155,7 +155,7 @@ def _n_grid(k_aux: int) -> list[int]:
 
 def _curve(cfg: RunConfig, method: str, shared: int, k_main: int, c: float = 1.0):
     """GD and theory test errors on the n-grid: arrays of shape (len(n_grid), seeds)."""
-    d, k_aux, n_aux = cfg.pick((120, 8, 96), (250, 10, 200))
+    d, k_aux, n_aux = cfg.pick((80, 6, 64), (250, 10, 200))
     seeds = [cfg.seed * 1000 + s for s in range(cfg.pick(3, 6))]
     gd, th = [], []
     for n_main in _n_grid(k_aux):
@@ -196,7 +196,7 @@ def _curve_comparison(a, b, label_a, label_b, reason_extra, details) -> Measurem
        "With features shared one to one, MTL generalises better than PT+FT at few main-task samples",
        f"{LL}, Sec. 5 (Fig. 3); the issue's statement of it", tags=("generalisation", "issue3"))
 def mtl_wins_shared(cfg: RunConfig) -> Measurement:
-    k_aux = cfg.pick(8, 10)
+    k_aux = cfg.pick(6, 10)
     mtl = _curve(cfg, "mtl", shared=k_aux, k_main=k_aux)
     ptft = _curve(cfg, "ptft", shared=k_aux, k_main=k_aux)
     return _curve_comparison(mtl, ptft, "mtl", "ptft", "PT+FT: c = 1, gamma = alpha = 1e-3.", {"k": k_aux})
