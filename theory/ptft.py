@@ -608,7 +608,7 @@ def nested_feature_selection() -> Derivation:
                       "(ptft.exact_penalty)",
                       gap_generic))
     rs = rescaled_start()
-    M_r, b0_r, sk_r = rs.extra["M"], rs.extra["beta0"], rs.extra["sqrt_k"]
+    b0_r, sk_r = rs.extra["beta0"], rs.extra["sqrt_k"]
     new_feat = {b0n: b0_r.subs(s.beta_aux, 0), skn: sk_r.subs(s.beta_aux, 0)}
     steps.append(Step("new feature (beta_aux = 0): beta0, sqrt k", sp.Tuple(*new_feat.values())))
     gaps = {}

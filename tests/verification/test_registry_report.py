@@ -2,7 +2,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from verification.cache import ResultCache
 from verification.registry import Claim, Measurement, NotConverged, RunConfig
