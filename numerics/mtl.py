@@ -109,6 +109,58 @@ class _EngineOutput:
     messages: list              # B strings
 
 
+#: a task's loss is evaluated through its Gram matrix ``X^T X`` (one d x d matvec per step instead of two
+#: n x d ones) when ``2 n > d`` and the stopping tolerance is at least this. Below it the Gram-form
+#: residual ``b^T G b - 2 b^T X^T y + ||y||^2`` (cancellation error ~1e-13 ||y||^2) is too coarse to steer
+#: the stopping rule, and the direct form is used.
+GRAM_MIN_TOL = 1e-6
+
+
+class _TaskLoss:
+    """One task's term ``||X beta - y||^2`` for a batch of runs: squared residual norms and ``X^T r``.
+
+    Direct form: ``r = X beta - y`` (two n x d matvecs). Gram form (``gram=True``): ``g = G beta - X^T y``
+    with ``G = X^T X`` precomputed, and ``||r||^2 = beta . (g - X^T y) + ||y||^2`` (one d x d matvec). The
+    Gram-form residual is an estimate; :meth:`exact_rn2` recomputes it directly, and the engine only
+    accepts convergence on the exact value. Both forms give the same iterates up to rounding (~1e-13).
+    """
+
+    def __init__(self, X, y, gram: bool):
+        self.X, self.y, self.gram = X, y, gram
+        if gram:
+            if X.ndim == 2:
+                self.G = X.T @ X
+            else:
+                self.G = np.matmul(np.swapaxes(X, 1, 2), X)
+            self.Xty = _rmatvec(X, y)
+            self.yy = np.einsum("bn,bn->b", y, y)
+
+    def keep(self, idx) -> None:
+        """Restrict to the runs ``idx`` (those still training)."""
+        if self.X.ndim == 3:
+            self.X = self.X[idx]
+            if self.gram:
+                self.G = self.G[idx]
+        self.y = self.y[idx]
+        if self.gram:
+            self.Xty, self.yy = self.Xty[idx], self.yy[idx]
+
+    def evaluate(self, beta):
+        """``(||X beta - y||^2, X^T (X beta - y))`` per run; the first exact in direct form, estimated in Gram form."""
+        if self.gram:
+            g = _matvec(self.G, beta) - self.Xty
+            rn2 = np.einsum("bd,bd->b", beta, g - self.Xty) + self.yy
+            return np.maximum(rn2, 0.0), g
+        r = _matvec(self.X, beta) - self.y
+        return np.einsum("bn,bn->b", r, r), _rmatvec(self.X, r)
+
+    def exact_rn2(self, beta, idx):
+        """``||X beta - y||^2`` computed directly, for the runs ``idx`` of the working set."""
+        X = self.X if self.X.ndim == 2 else self.X[idx]
+        r = _matvec(X, beta[idx]) - self.y[idx]
+        return np.einsum("bn,bn->b", r, r)
+
+
 def shared_layer_gd(Xs, ys, w_plus, w_minus, v_plus, v_minus, lr, max_steps, tol) -> _EngineOutput:
     """Full-batch GD on ``L = sum_t ||X_t beta_t - y_t||^2 / (2 sum_t n_t)``, ``beta_t = w+ v+_t - w- v-_t``.
 
@@ -118,6 +170,8 @@ def shared_layer_gd(Xs, ys, w_plus, w_minus, v_plus, v_minus, lr, max_steps, tol
     ``dL/dv+_t = g_t w+``, ``dL/dv-_t = -g_t w-``. Internally the minus pathway is stored with a signed
     readout ``-v-`` so both pathways share one formula: ``U = (w+, w-)``, ``V_t = (v+_t, -v-_t)``,
     ``beta_t = sum_p U_p V_tp``, ``dL/dU = sum_t g_t V_t``, ``dL/dV_t = g_t U``.
+    A task with ``2 n_t > d`` is evaluated through its Gram matrix when ``tol >= GRAM_MIN_TOL`` (about
+    half the cost per step); convergence is then confirmed on the directly computed residual.
     Convergence is checked before every update; ``steps`` counts updates. A run whose loss becomes
     non-finite or exceeds ``DIVERGENCE_FACTOR`` times its reference loss raises ValueError (``lr``).
     """
@@ -128,6 +182,7 @@ def shared_layer_gd(Xs, ys, w_plus, w_minus, v_plus, v_minus, lr, max_steps, tol
     thresh_all = (tol * ynorm) ** 2
     U = np.stack([w_plus, w_minus])                                       # (2, B, d)
     V = np.stack([np.stack([v_plus[t], -v_minus[t]]) for t in range(K)])  # (K, 2, B, d)
+    losses = [_TaskLoss(X, y, gram=(2 * X.shape[-2] > d and tol >= GRAM_MIN_TOL)) for X, y in zip(Xs, ys)]
 
     out_U, out_V = U.copy(), V.copy()
     converged = np.zeros(B, dtype=bool)
@@ -139,7 +194,6 @@ def shared_layer_gd(Xs, ys, w_plus, w_minus, v_plus, v_minus, lr, max_steps, tol
 
     # working set: only the runs still being trained
     act = np.arange(B)
-    Xw, yw = list(Xs), list(ys)
     thresh = thresh_all
     ynsq = 0.5 * np.sum(ynorm ** 2, axis=0) / N
     ref_loss = None
@@ -149,9 +203,8 @@ def shared_layer_gd(Xs, ys, w_plus, w_minus, v_plus, v_minus, lr, max_steps, tol
 
     for step in range(max_steps + 1):
         betas = np.einsum("pbd,tpbd->tbd", U, V) if K > 1 else (U[0] * V[0, 0] + U[1] * V[0, 1])[None]
-        rs = [_matvec(Xw[t], betas[t]) - yw[t] for t in range(K)]
         for t in range(K):
-            rn2[t] = np.einsum("bn,bn->b", rs[t], rs[t])
+            rn2[t], G[t] = losses[t].evaluate(betas[t])
         loss = (0.5 * inv_N) * rn2.sum(axis=0)
         if ref_loss is None:
             ref_loss = DIVERGENCE_FACTOR * np.maximum(np.maximum(loss, ynsq), np.finfo(float).tiny)
@@ -161,6 +214,13 @@ def shared_layer_gd(Xs, ys, w_plus, w_minus, v_plus, v_minus, lr, max_steps, tol
                              f"{loss[j]:.3g} > {DIVERGENCE_FACTOR:g} x reference "
                              f"{ref_loss[j] / DIVERGENCE_FACTOR:.3g}); reduce lr={lr:g}")
         done = (rn2 <= thresh).all(axis=0)
+        if step == max_steps or done.any():
+            # confirm (or report) on directly computed residuals where the Gram form only estimated them
+            idx = np.arange(act.size) if step == max_steps else np.flatnonzero(done)
+            for t in range(K):
+                if losses[t].gram:
+                    rn2[t, idx] = losses[t].exact_rn2(betas[t], idx)
+            done = (rn2 <= thresh).all(axis=0)
         if step == max_steps or done.any():
             fin = np.arange(act.size) if step == max_steps else np.flatnonzero(done)
             g_idx = act[fin]
@@ -178,15 +238,12 @@ def shared_layer_gd(Xs, ys, w_plus, w_minus, v_plus, v_minus, lr, max_steps, tol
                 break
             act = act[keep]
             U, V = U[:, keep], V[:, :, keep]
-            rs = [r[keep] for r in rs]
-            Xw = [X if X.ndim == 2 else X[keep] for X in Xw]
-            yw = [y[keep] for y in yw]
+            G = G[:, keep]
+            for task in losses:
+                task.keep(keep)
             thresh = thresh_all[:, act]
             ref_loss = ref_loss[keep]
             rn2 = np.empty((K, act.size))
-            G = np.empty((K, act.size, d))
-        for t in range(K):
-            G[t] = _rmatvec(Xw[t], rs[t])
         G *= lr * inv_N                                   # lr * gradient w.r.t. beta_t
         dU = np.einsum("tbd,tpbd->pbd", G, V) if K > 1 else G[0] * V[0]
         V -= G[:, None] * U[None]

@@ -172,3 +172,46 @@ def test_conditional_penalty_is_accurate_where_the_direct_form_cancels():
             exact = float(mpmath.sqrt(mpmath.mpf(b) ** 2 + mpmath.mpf(ba) ** 2) - abs(mpmath.mpf(ba)))
         got = float(conditional_penalty(np.array([b]), np.array([ba]))[0])
         assert abs(got - exact) <= 1e-15 * max(abs(exact), 1e-300)
+
+
+@pytest.mark.parametrize("shared_design", [False, True])
+def test_gram_form_gives_the_direct_iterates(monkeypatch, shared_design):
+    """Tasks with 2 n > d run through X^T X; iterates, step counts and residuals match the direct form."""
+    import numerics.mtl as nm
+
+    problems = [_mtl_problem(seed=s, d=30, n_aux=50, n_main=8) for s in range(3)]
+    stack = [np.stack([p[i] for p in problems]) for i in range(4)]
+    if shared_design:           # one auxiliary design shared by the batch, three target vectors
+        stack[2] = problems[0][2]
+        stack[3] = np.stack([problems[0][3], -problems[0][3], 0.5 * problems[0][3]])
+    kw = dict(alpha=0.05, lr=0.2, tol=1e-4, max_steps=50_000)
+    gram = simulate_mtl_gd(*stack, **kw)
+    monkeypatch.setattr(nm, "GRAM_MIN_TOL", np.inf)              # force the direct form everywhere
+    direct = simulate_mtl_gd(*stack, **kw)
+    assert gram.success and direct.success
+    np.testing.assert_array_equal(gram.steps, direct.steps)
+    np.testing.assert_allclose(gram.beta_main, direct.beta_main, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gram.beta_aux, direct.beta_aux, rtol=0, atol=1e-12)
+    # reported residuals are the directly computed ones in both forms
+    np.testing.assert_allclose(gram.residual_aux, direct.residual_aux, rtol=1e-9)
+    assert np.all(gram.residual_aux <= 1e-4) and np.all(gram.residual_main <= 1e-4)
+
+
+def test_gram_form_is_not_used_below_its_tolerance(monkeypatch):
+    """With tol < GRAM_MIN_TOL every task uses the direct residual (the Gram estimate is too coarse)."""
+    import numerics.mtl as nm
+
+    used = []
+    real = nm._TaskLoss.__init__
+
+    def spy(self, X, y, gram):
+        used.append(gram)
+        real(self, X, y, gram)
+
+    monkeypatch.setattr(nm._TaskLoss, "__init__", spy)
+    Xm, ym, Xa, ya = _mtl_problem(d=30, n_aux=50, n_main=8)
+    simulate_mtl_gd(Xm, ym, Xa, ya, alpha=0.05, lr=0.2, tol=1e-4, max_steps=10)
+    assert used == [False, True]                 # main: 2 n <= d; aux: 2 n > d
+    used.clear()
+    simulate_mtl_gd(Xm, ym, Xa, ya, alpha=0.05, lr=0.2, tol=1e-9, max_steps=10)
+    assert used == [False, False]
