@@ -45,7 +45,7 @@ __all__ = ["TwoPathwayWeights", "GDResult", "PTFTResult", "PenaltyComparison", "
            "finetuning_start", "simulate_finetuning", "simulate_ptft", "finetuning_penalty", "handoff_penalty",
            "finetuning_implicit_bias", "plotted_penalty", "plotted_penalty_value",
            "plotted_penalty_minimiser",
-           "compare_ptft_penalties", "q_W"]
+           "compare_ptft_penalties", "q_W", "dl_pretraining_start", "dl_finetuning_start", "dl_handoff_penalty"]
 
 
 def q_W(z):
@@ -288,6 +288,59 @@ def handoff_penalty(beta_aux, c, gamma, alpha: float = 0.0) -> SinhPenalty:
     if np.any(a <= 0):
         raise ValueError("gamma: = 0 with beta_aux_i = 0 and alpha = 0 gives a degenerate (zero-scale) penalty")
     return SinhPenalty(scale=a, phase=np.arcsinh(beta0 / a))
+
+
+# ----------------------------------------------------------------------------------------------------
+# the [DL] hand-off (Anguita et al., arXiv:2602.20062; theory: ptft.dl_handoff)
+# ----------------------------------------------------------------------------------------------------
+def dl_pretraining_start(shape, c_pt, lambda_pt) -> TwoPathwayWeights:
+    """[DL] pretraining init: both branches ``w = sqrt(c_PT (1 + lambda_PT)/2)``, ``v = sqrt(c_PT (1 - lambda_PT)/2)``.
+
+    ``c_PT = w^2 + v^2 > 0`` is the absolute and ``lambda_PT = (w^2 - v^2)/c_PT`` in ``[-1, 1]`` the relative
+    scale; ``beta(0) = 0``. ``shape`` is ``d`` or ``(B, d)``.
+    """
+    c_pt = check_positive("c_pt", c_pt)
+    lam = float(lambda_pt)
+    if not np.isfinite(lam) or abs(lam) > 1:
+        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {lambda_pt!r}")
+    w = np.full(shape, np.sqrt(c_pt * (1.0 + lam) / 2.0))
+    v = np.full(shape, np.sqrt(c_pt * (1.0 - lam) / 2.0))
+    return TwoPathwayWeights(w, v, w.copy(), v.copy())
+
+
+def dl_finetuning_start(weights: TwoPathwayWeights, gamma) -> TwoPathwayWeights:
+    """[DL] hand-off: both first-layer weights ``<- w+ + w-`` of pretraining, both readouts ``<- gamma/sqrt 2``.
+
+    The finetuning start has ``beta0 = 0`` and ``M = 2 (w+ + w-)^2 + gamma^2``. Raises ValueError naming
+    ``gamma`` if ``gamma = 0`` and some coordinate's first layer sums to 0 (it would stay at 0).
+    """
+    weights = _check_weights("weights", weights)
+    gamma = check_nonnegative("gamma", gamma)
+    W = weights.w_plus + weights.w_minus
+    if gamma == 0.0 and np.any(W == 0):
+        raise ValueError(f"gamma: = 0 with {int(np.sum(W == 0))} coordinate(s) whose first layer sums to 0 "
+                         "(degenerate start: every gradient vanishes there)")
+    g = np.full_like(W, gamma / np.sqrt(2.0))
+    return TwoPathwayWeights(W, g, W.copy(), g.copy())
+
+
+def dl_handoff_penalty(beta_pt, c_pt, lambda_pt, gamma) -> SinhPenalty:
+    """Finetuning implicit bias after the [DL] hand-off, from ``beta_PT`` alone (theory: ``ptft.dl_handoff``).
+
+    ``beta0 = 0`` and ``sqrt k = M = 2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma^2``
+    (gradient-flow pretraining from :func:`dl_pretraining_start`), so the penalty is
+    ``SinhPenalty(scale=M/2, phase=0)`` (= ``q_k``; ``c_FT = M/2`` in THEORY.md section 5).
+    """
+    b = as_finite_array("beta_pt", beta_pt, (1,))
+    c_pt = check_positive("c_pt", c_pt)
+    lam = float(lambda_pt)
+    if not np.isfinite(lam) or abs(lam) > 1:
+        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {lambda_pt!r}")
+    gamma = check_nonnegative("gamma", gamma)
+    M = 2.0 * c_pt * (1.0 + lam) * (1.0 + np.hypot(1.0, b / c_pt)) + gamma ** 2
+    if np.any(M <= 0):
+        raise ValueError("gamma: = 0 with lambda_pt = -1 gives a zero first layer (degenerate penalty)")
+    return SinhPenalty(scale=0.5 * M, phase=np.zeros_like(M))
 
 
 def finetuning_implicit_bias(X, y, start: TwoPathwayWeights, **solver_options) -> DualResult:

@@ -19,6 +19,9 @@ Derivations registered here (all derived with SymPy when first asked for):
     penalty of a symmetric surrogate start, with its limits and its distance to the exact penalty.
 ``ptft.exact_limits``
     lazy (quadratic about beta0) and rich (|beta| log |beta|) limits of the exact penalty.
+``ptft.dl_handoff``
+    the [DL] hand-off (pretraining init (c_PT, lambda_PT), readouts reset to gamma/sqrt 2): beta0 = 0 and
+    sqrt k = 2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma^2.
 ``ptft.nested_feature_selection``
     the rich-limit slope gap between a new and a pretrained feature, ~ (1/2) log(c^2|beta_aux|/(2 gamma^2)).
 
@@ -45,6 +48,7 @@ __all__ = [
     "rescaled_start_penalty_expr",
     "plotted_penalty_expr",
     "rich_slope_gap_expr",
+    "dl_handoff_penalty_expr",
 ]
 
 _SOURCE_LL = "Lippl & Lindsey, arXiv:2310.02396 [LL]"
@@ -683,3 +687,117 @@ def nested_feature_selection() -> Derivation:
 def rich_slope_gap_expr() -> sp.Expr:
     """Delta(beta_aux, c, gamma) of ``ptft.nested_feature_selection``."""
     return nested_feature_selection().expr
+
+
+# --------------------------------------------------------------------------------------------------
+# ptft.dl_handoff
+# --------------------------------------------------------------------------------------------------
+@register("ptft.dl_handoff")
+def dl_handoff() -> Derivation:
+    """k_d = (2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma^2)^2: the [DL] hand-off.
+
+    In words: pretraining starts both branches of a coordinate at ``w0^2 = c_PT (1 + lambda_PT)/2``,
+    ``v0^2 = c_PT (1 - lambda_PT)/2`` (absolute scale ``c_PT = w0^2 + v0^2``, relative scale
+    ``lambda_PT = (w0^2 - v0^2)/c_PT``) and runs to ``beta_PT``; finetuning sets both first-layer weights
+    to ``w_p + w_m`` and both readouts to ``gamma/sqrt 2``, so it starts at ``beta0 = 0`` with
+    ``M = 2 (w_p + w_m)^2 + gamma^2`` and ``sqrt k = M``. The finetuning penalty is ``q_k`` with this ``k``
+    (no linear term), ``= (c_FT/2)(1 - sqrt(1 + u^2) + u asinh u)``, ``u = beta/c_FT``, ``c_FT = M/2``.
+    Source: [DL] Thm 4.1 (as summarised in THEORY.md sections 3 and 5); derived here from the
+    general-start flow (``ptft.general_start_flow``) applied twice. Assumptions: gradient flow in both
+    phases, pretraining converged to ``beta_PT``; ``c_PT > 0``, ``-1 <= lambda_PT <= 1``, ``gamma >= 0``.
+    """
+    s = _s()
+    cpt = sp.Symbol("c_PT", positive=True)
+    lam = sp.Symbol("lambda_PT", real=True)
+    bpt = sp.Symbol("beta_PT", real=True)
+    w0, v0 = sp.symbols("w_0 v_0", nonnegative=True)
+    steps = []
+    init = {w0: sp.sqrt(cpt * (1 + lam) / 2), v0: sp.sqrt(cpt * (1 - lam) / 2)}
+    steps.append(Step("pretraining start, both branches: w0^2 = c_PT (1 + lambda_PT)/2", init[w0] ** 2))
+    steps.append(Step("v0^2 = c_PT (1 - lambda_PT)/2", init[v0] ** 2))
+    wp, vp = _branch_solution(+1, w0, v0)
+    wm, vm = _branch_solution(-1, w0, v0)
+    beta_S = sp.simplify(sp.expand((wp * vp - wm * vm).rewrite(sp.exp)))
+    steps.append(Step("pretraining trajectory beta_PT(S) = w_p v_p - w_m v_m (branches by dsolve)", beta_S))
+    checks = [check_identity((beta_S - (w0**2 + v0**2) * sp.sinh(2 * s.S)).rewrite(sp.exp), sp.Integer(0),
+                             "beta_PT(S) = (w0^2 + v0^2) sinh 2S = c_PT sinh 2S (the two cosh terms cancel)")]
+    W = sp.simplify((wp + wm).rewrite(sp.exp))
+    steps.append(Step("first-layer sum after pretraining, w_p + w_m", W))
+    checks.append(check_identity(W.rewrite(sp.exp), (2 * w0 * sp.cosh(s.S)).rewrite(sp.exp),
+                                 "w_p + w_m = 2 w0 cosh S"))
+    # eliminate S: beta_PT = c_PT sinh 2S  =>  cosh 2S = sqrt(1 + beta_PT^2/c_PT^2) (cosh >= 1)
+    S_of_beta = sp.asinh(bpt / cpt) / 2
+    W2 = sp.simplify(sp.expand_trig((W**2).rewrite(sp.cosh)).subs(s.S, S_of_beta).subs(init))
+    W2 = sp.simplify(W2)
+    steps.append(Step("(w_p + w_m)^2 at S = asinh(beta_PT/c_PT)/2", W2))
+    W2_ref = cpt * (1 + lam) * (1 + sp.sqrt(1 + bpt**2 / cpt**2))
+    rng = {lam: (-0.95, 0.95), bpt: (-3.0, 3.0), cpt: (0.05, 2.0)}
+    checks.append(check_identity(W2, W2_ref, "(w_p + w_m)^2 = c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2))",
+                                 ranges=rng))
+    # finetuning start: w_p = w_m = W, v_p = v_m = gamma/sqrt 2
+    g = s.gamma
+    Wft = sp.sqrt(W2_ref)
+    beta0 = sp.simplify(Wft * (g / sp.sqrt(2)) - Wft * (g / sp.sqrt(2)))
+    M = sp.expand(2 * W2_ref + 2 * (g / sp.sqrt(2)) ** 2)
+    steps.append(Step("finetuning start (w_p = w_m = w_p + w_m of pretraining, v_p = v_m = gamma/sqrt 2): beta0",
+                      beta0))
+    steps.append(Step("M = w_p^2 + v_p^2 + w_m^2 + v_m^2", M))
+    k = sp.expand(M**2 - 4 * beta0**2)
+    k_ref = (2 * cpt * (1 + lam) * (1 + sp.sqrt(1 + (bpt / cpt) ** 2)) + g**2) ** 2
+    checks.append(check_identity(beta0, sp.Integer(0), "the finetuning start is beta0 = 0"))
+    checks.append(check_identity(k, k_ref, "k = M^2 = (2 c_PT (1 + lambda_PT)(1 + sqrt(1 + (beta_PT/c_PT)^2)) + "
+                                 "gamma^2)^2 ([DL] k_d, THEORY.md section 3)", ranges=rng))
+    sqrt_k = sp.sqrt(k_ref)
+    Q = exact_penalty_k_expr(s.beta, sp.Integer(0), M)
+    steps.append(Step("finetuning penalty Q(beta; beta0 = 0, sqrt k = M) (ptft.exact_penalty)", Q))
+    c_ft = M / 2
+    u = s.beta / c_ft
+    rng_q = {**rng, s.beta: (-4.0, 4.0), g: (0.0, 1.5)}
+    checks.append(check_identity(Q, q_k(s.beta, sqrt_k), "Q = q_k(beta) with the [DL] k_d (no linear term)",
+                                 ranges=rng_q))
+    checks.append(check_identity(Q, c_ft / 2 * (1 - sp.sqrt(1 + u**2) + u * sp.asinh(u)),
+                                 "Q = (c_FT/2)(1 - sqrt(1+u^2) + u asinh u), u = beta/c_FT, c_FT = M/2 "
+                                 "(THEORY.md section 5)", ranges=rng_q))
+    checks.append(check_identity(sp.diff(Q, s.beta), sp.asinh(s.beta / c_ft) / 2,
+                                 "Q' = (1/2) asinh(beta/c_FT) (THEORY.md section 5)", ranges=rng_q))
+    # regimes ([DL]): the curvature at 0 is 1/sqrt k = 1/M (lazy weight M), the rich slope grows like log(beta/c_FT)
+    lims = {}
+    lims["lambda_PT -> -1"] = sp.simplify(M.subs(lam, -1))
+    lims["c_PT -> 0, lambda_PT = 1"] = sp.simplify(sp.limit(M.subs(lam, 1), cpt, 0, "+"))
+    lims["c_PT -> oo"] = sp.limit(M / cpt, cpt, sp.oo)
+    for key, val in lims.items():
+        steps.append(Step(f"M in the limit {key}" + (" (divided by c_PT)" if key == "c_PT -> oo" else ""), val))
+    checks += [
+        check_identity(lims["lambda_PT -> -1"], g**2,
+                       "lambda_PT -> -1: M = gamma^2, pretraining-independent (regime I as gamma -> 0)"),
+        check_identity(lims["c_PT -> 0, lambda_PT = 1"], 4 * sp.Abs(bpt) + g**2,
+                       "c_PT -> 0, lambda_PT = 1: M = 4|beta_PT| + gamma^2, lazy weight set by pretraining "
+                       "(regime II as gamma -> 0: Q ~ beta^2/(8|beta_PT|))"),
+        check_identity(lims["c_PT -> oo"], 4 * (1 + lam),
+                       "c_PT -> oo: M ~ 4 c_PT (1 + lambda_PT) -> oo, lazy and pretraining-independent (regime III)"),
+    ]
+    return Derivation(
+        name="ptft.dl_handoff",
+        title="Finetuning penalty after the [DL] hand-off (pretraining init (c_PT, lambda_PT), readouts gamma/sqrt 2)",
+        statement=sp.Eq(sp.Function("Q_DL")(s.beta, bpt, cpt, lam, g), Q),
+        symbols=(s.beta, bpt, cpt, lam, g),
+        assumptions=(
+            "pretraining: gradient flow, both branches from w0^2 = c_PT (1+lambda_PT)/2, v0^2 = c_PT (1-lambda_PT)/2, "
+            "converged to beta_PT",
+            "hand-off: both first-layer weights set to w_p + w_m, both readouts to gamma/sqrt 2 (beta0 = 0)",
+            "finetuning: gradient flow to an interpolator; c_PT > 0, -1 <= lambda_PT <= 1, gamma >= 0",
+        ),
+        source=f"{_SOURCE_DL} (Thm 4.1; hand-off as in THEORY.md section 5); derived here",
+        steps=tuple(steps),
+        checks=tuple(checks),
+        notes=("Agrees with THEORY.md's second-hand k_d exactly. In the [LL] hand-off (ptft.rescaled_start) the "
+               "start carries beta0 != 0 and a linear term; here beta0 = 0 and the penalty is the symmetric q_k. "
+               "The pretraining branches keep w^2 - v^2 = c_PT lambda_PT, so lambda_PT = -1 leaves w = 0 and "
+               "finetuning sees only the readout reset (M = gamma^2)."),
+        extra={"M": M, "c_FT": c_ft, "sqrt_k": sqrt_k, "first_layer_sq": W2_ref, "limits": lims},
+    )
+
+
+def dl_handoff_penalty_expr() -> sp.Expr:
+    """Q_DL(beta; beta_PT, c_PT, lambda_PT, gamma) of ``ptft.dl_handoff``."""
+    return dl_handoff().expr

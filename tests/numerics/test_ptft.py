@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from numerics.ptft import (PTFTResult, TwoPathwayWeights, compare_ptft_penalties, finetuning_implicit_bias,
+from numerics.ptft import (PTFTResult, dl_finetuning_start, dl_handoff_penalty, dl_pretraining_start, TwoPathwayWeights, compare_ptft_penalties, finetuning_implicit_bias,
                            finetuning_penalty, finetuning_start, handoff_penalty, plotted_penalty,
                            plotted_penalty_minimiser, plotted_penalty_value, q_W, simulate_finetuning,
                            simulate_pretraining, simulate_ptft)
@@ -214,3 +214,41 @@ def test_weights_validation():
         simulate_finetuning(np.ones((2, 4)), np.ones(2), ok, lr=0.1)
     with pytest.raises(ValueError, match="^gamma"):
         finetuning_start(ok, 1.0, np.nan)
+
+
+def test_dl_handoff_numerics_match_the_derivation():
+    """dl_handoff_penalty is ptft.dl_handoff's Q (values), and the hand-off starts at beta0 = 0 with that M."""
+    import theory
+
+    d = theory.get("ptft.dl_handoff")
+    Q = d.lambdify()
+    rng = np.random.default_rng(4)
+    b_pt = rng.normal(size=7)
+    for c_pt, lam, gamma in ((0.1, 0.5, 0.3), (2.0, -0.9, 0.0), (1e-3, 1.0, 1.0)):
+        pen = dl_handoff_penalty(b_pt, c_pt, lam, gamma)
+        beta = rng.normal(size=7) * 2
+        # SinhPenalty.value is Q up to the normalisation Q(0) = 0, which both satisfy
+        np.testing.assert_allclose(pen.value(beta), [float(Q(b, bp, c_pt, lam, gamma)) for b, bp in zip(beta, b_pt)],
+                                   rtol=1e-10, atol=1e-14)
+    # weights: both branches at the [DL] init; after a hand-off beta0 = 0 and M = 2 (w+ + w-)^2 + gamma^2
+    w = dl_pretraining_start((2, 5), 0.4, 0.25)
+    assert w.w_plus.shape == (2, 5)
+    np.testing.assert_allclose(w.w_plus ** 2 + w.v_plus ** 2, 0.4)
+    np.testing.assert_allclose((w.w_plus ** 2 - w.v_plus ** 2) / 0.4, 0.25)
+    np.testing.assert_array_equal(w.beta, 0.0)
+    trained = TwoPathwayWeights(rng.normal(size=5), rng.normal(size=5), rng.normal(size=5), rng.normal(size=5))
+    st = dl_finetuning_start(trained, 0.6)
+    np.testing.assert_allclose(st.beta, 0.0, atol=1e-15)
+    np.testing.assert_allclose(st.M, 2 * (trained.w_plus + trained.w_minus) ** 2 + 0.36)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: dl_pretraining_start(4, 0.1, 1.5), "lambda_pt"),
+    (lambda: dl_pretraining_start(4, -0.1, 0.0), "c_pt"),
+    (lambda: dl_handoff_penalty(np.ones(3), 0.1, -1.0, 0.0), "gamma"),
+    (lambda: dl_handoff_penalty(np.array([1.0, np.nan]), 0.1, 0.0, 0.1), "beta_pt"),
+    (lambda: dl_finetuning_start(TwoPathwayWeights(*(np.zeros(3) for _ in range(4))), 0.0), "gamma"),
+])
+def test_dl_handoff_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

@@ -28,6 +28,7 @@ EXPECTED = {
     "ptft.plotted_penalty",
     "ptft.exact_limits",
     "ptft.nested_feature_selection",
+    "ptft.dl_handoff",
     "conservation.mtl",
     "conservation.ptft_plotted_gamma0",
     "conservation.ptft_exact_gamma0",
@@ -200,6 +201,31 @@ def test_general_start_flow_vs_simulated_branches() -> None:
     sol = solve_ivp(rhs, (0, 2.0), [wp, vp, wm, vm, 0.0], rtol=1e-11, atol=1e-12)
     z = sol.y[:, -1]
     assert z[0] * z[1] - z[2] * z[3] == pytest.approx(B(z[4], beta0, M), abs=1e-8)
+
+
+@pytest.mark.parametrize("lam, beta_target", [(0.5, 0.8), (-0.3, -1.3), (1.0, 0.4)])
+def test_dl_handoff_first_layer_and_k_vs_simulated_pretraining_flow(lam: float, beta_target: float) -> None:
+    """Integrate the two-branch pretraining flow of one coordinate (scalar loss (beta - b)^2/2) from the [DL]
+    init, stop it at beta_PT, apply the hand-off numerically, and compare M and Q' with ``ptft.dl_handoff``."""
+    d = theory.get("ptft.dl_handoff")
+    c_pt, gamma = 0.2, 0.35
+    w0, v0 = np.sqrt(c_pt * (1 + lam) / 2), np.sqrt(c_pt * (1 - lam) / 2)
+
+    def rhs(_t, z):
+        g = beta_target - (z[0] * z[1] - z[2] * z[3])
+        return [g * z[1], g * z[0], -g * z[3], -g * z[2]]
+
+    z = solve_ivp(rhs, (0, 400.0), [w0, v0, w0, v0], method="LSODA", rtol=1e-12, atol=1e-14).y[:, -1]
+    beta_pt = z[0] * z[1] - z[2] * z[3]
+    assert beta_pt == pytest.approx(beta_target, abs=1e-9)
+    W = z[0] + z[2]                                             # hand-off: both first layers <- w_p + w_m
+    M_sim = 2 * W**2 + 2 * (gamma / np.sqrt(2)) ** 2
+    M_th = float(d.extra["M"].subs(dict(zip(d.symbols[1:], (beta_pt, c_pt, lam, gamma)))))
+    assert M_sim == pytest.approx(M_th, rel=1e-9)
+    # the penalty's slope is the mirror map (1/2) asinh(2 beta / sqrt k) with sqrt k = M
+    dQ = sp.lambdify(d.symbols, sp.diff(d.expr, d.symbols[0]), "mpmath")
+    for b in (-2.0, 0.3, 1.7):
+        assert float(dQ(b, beta_pt, c_pt, lam, gamma)) == pytest.approx(0.5 * np.arcsinh(2 * b / M_sim), rel=1e-9)
 
 
 def _finetune(X, y, wp, vp, wm, vm, T=3000.0):
