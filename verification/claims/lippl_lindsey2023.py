@@ -144,28 +144,36 @@ ERROR_FLOOR = 1e-4
 are stopping noise, not inductive bias."""
 
 
-def _n_grid(k_aux: int) -> list[int]:
+def _n_grid(k_aux: int, fractions=(0.4, 0.8, 1.6)) -> list[int]:
     """Main-task sizes spanning the paper's few-shot range relative to the auxiliary support.
 
-    [LL] plot n_main from 16 with k_aux = 40 (n / k_aux = 0.4) upward; we take 0.4, 0.8 and 1.6 times k_aux
-    (at least 4 samples), the part of the curve where the methods differ before all recover the teacher.
+    [LL] plot n_main from 16 with k_aux = 40 (n / k_aux = 0.4) upward; by default we take 0.4, 0.8 and
+    1.6 times k_aux (at least 4 samples), the part of the curve where the methods differ before all
+    recover the teacher.
     """
-    return sorted({max(4, round(f * k_aux)) for f in (0.4, 0.8, 1.6)})
+    return sorted({max(4, round(f * k_aux)) for f in fractions})
 
 
-def _curve(cfg: RunConfig, method: str, shared: int, k_main: int, c: float = 1.0):
-    """GD and theory test errors on the n-grid: arrays of shape (len(n_grid), seeds)."""
-    d, k_aux, n_aux = cfg.pick((80, 6, 64), (250, 10, 200))
-    seeds = [cfg.seed * 1000 + s for s in range(cfg.pick(3, 6))]
+def _curve(cfg: RunConfig, method: str, shared: int, k_main: int, c: float = 1.0, *, sizes=None,
+           fractions=(0.4, 0.8, 1.6), n_seeds=None):
+    """GD and theory test errors on the n-grid: arrays of shape (len(n_grid), seeds).
+
+    ``sizes = (d, k_aux, n_aux)`` (default quick (80, 6, 64), full (250, 10, 200)); ``n_seeds`` default
+    quick 3, full 6. Seeds are ``1000 seed + s``.
+    """
+    d, k_aux, n_aux = sizes if sizes is not None else cfg.pick((80, 6, 64), (250, 10, 200))
+    n_seeds = n_seeds if n_seeds is not None else cfg.pick(3, 6)
+    seeds = [cfg.seed * 1000 + s for s in range(n_seeds)]
+    grid = _n_grid(k_aux, fractions)
     gd, th = [], []
-    for n_main in _n_grid(k_aux):
+    for n_main in grid:
         out = generalisation_errors(d, k_aux, k_main, shared, n_aux, n_main, method, seeds, alpha=1e-3, c=c,
                                     gamma=1e-3, tol=1e-3, max_steps=200_000)
         if not all(out["converged"]):
             raise NotConverged(f"{method} GD at n_main = {n_main} on {sum(not x for x in out['converged'])} seed(s)")
         gd.append(out["gd_error"])
         th.append(out["theory_error"])
-    return np.array(gd, dtype=float), np.array(th, dtype=float), _n_grid(k_aux)
+    return np.array(gd, dtype=float), np.array(th, dtype=float), grid
 
 
 def _curve_comparison(a, b, label_a, label_b, reason_extra, details) -> Measurement:
@@ -206,11 +214,25 @@ def mtl_wins_shared(cfg: RunConfig) -> Measurement:
        "When the main task uses a sparse subset of the auxiliary features, PT+FT with small rescaling beats MTL",
        f"{LL}, Sec. 5-6 (nested feature selection, Figs. 4-5)", tags=("generalisation", "issue3"))
 def rescaled_wins_subset(cfg: RunConfig) -> Measurement:
+    """Main teacher on 2 of k_aux = 20 (quick: 16) auxiliary features; n_main = 0.2, 0.4, 0.8 k_aux.
+
+    Design (fixed before the confirmatory run; see docs/differences.md). Nested feature selection makes
+    PT+FT l1-like *within* the pretrained features, so it needs ~ k_main log(k_aux/k_main) samples, while
+    MTL's reuse term is a weighted l2 on the auxiliary support (~ k_aux samples): the predicted advantage
+    lives in a window of n_main between the two, whose width grows with k_aux/k_main. A first design
+    (2 of k_aux = 10, n_main = 4, 8, 16) left that window one grid point wide; GD agreed in direction
+    (ratio 0.57) but not beyond 2 s.e. over 6 seeds. The present sizes ([LL] use 5 of 40) were chosen
+    on a pilot with separate seeds (500-505); the verdict uses the claim's own seeds (1000 seed + s).
+    """
     c = 0.1
-    ptft = _curve(cfg, "ptft", shared=2, k_main=2, c=c)
-    mtl = _curve(cfg, "mtl", shared=2, k_main=2)
-    return _curve_comparison(ptft, mtl, "ptft_rescaled", "mtl", f"Rescaling c = {c}, gamma = 1e-3.",
-                             {"k_main": 2, "c": c})
+    sizes = cfg.pick((100, 16, 96), (250, 20, 200))
+    k_main, n_seeds, fr = 2, cfg.pick(4, 6), (0.2, 0.4, 0.8)
+    ptft = _curve(cfg, "ptft", shared=k_main, k_main=k_main, c=c, sizes=sizes, fractions=fr, n_seeds=n_seeds)
+    mtl = _curve(cfg, "mtl", shared=k_main, k_main=k_main, sizes=sizes, fractions=fr, n_seeds=n_seeds)
+    return _curve_comparison(ptft, mtl, "ptft_rescaled", "mtl",
+                             f"Rescaling c = {c}, gamma = 1e-3; main task on {k_main} of k_aux = {sizes[1]} auxiliary "
+                             f"features, d = {sizes[0]}, n_aux = {sizes[2]}, {n_seeds} seeds.",
+                             {"k_main": k_main, "c": c, "d": sizes[0], "k_aux": sizes[1], "n_aux": sizes[2]})
 
 
 # ------------------------------------------------------------------------------------------------
