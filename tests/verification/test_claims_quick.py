@@ -8,7 +8,8 @@ import pytest
 
 from verification.registry import RunConfig, select_claims
 
-EXPECTED_TO_PASS = ["diagonal.", "ptft.", "conservation.", "ll.rescaled_ptft_wins_on_sparse_subset"]
+EXPECTED_TO_PASS = ["diagonal.", "ptft.", "conservation.", "ll.rescaled_ptft_wins_on_sparse_subset",
+                    "ll.rescaling_helps_on_sparse_subset"]
 
 
 @pytest.mark.parametrize("claim", select_claims(EXPECTED_TO_PASS), ids=lambda c: c.id)
