@@ -47,7 +47,7 @@ MAX_STEPS = 500_000
 #: error of ~1e-6 of the single-task error; values below are drawn at the edge, theory lines leave through it
 Y_FLOOR = 1e-6
 FLOOR_NOTE = "points at the bottom edge and lines leaving it: error < 1e-6 (recovery)"
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: learning rate from the teachers' weight scale (numerics.teacher_student._lr)
 
 
 @dataclass(frozen=True)
