@@ -293,6 +293,14 @@ def handoff_penalty(beta_aux, c, gamma, alpha: float = 0.0) -> SinhPenalty:
 # ----------------------------------------------------------------------------------------------------
 # the [DL] hand-off (Anguita et al., arXiv:2602.20062; theory: ptft.dl_handoff)
 # ----------------------------------------------------------------------------------------------------
+def _check_lambda_pt(lambda_pt) -> float:
+    """The [DL] relative scale ``lambda_PT = (w0^2 - v0^2)/c_PT``, which must lie in [-1, 1]."""
+    lam = float(lambda_pt)
+    if not np.isfinite(lam) or abs(lam) > 1:
+        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {lambda_pt!r}")
+    return lam
+
+
 def dl_pretraining_start(shape, c_pt, lambda_pt) -> TwoPathwayWeights:
     """[DL] pretraining init: both branches ``w = sqrt(c_PT (1 + lambda_PT)/2)``, ``v = sqrt(c_PT (1 - lambda_PT)/2)``.
 
@@ -300,9 +308,7 @@ def dl_pretraining_start(shape, c_pt, lambda_pt) -> TwoPathwayWeights:
     scale; ``beta(0) = 0``. ``shape`` is ``d`` or ``(B, d)``.
     """
     c_pt = check_positive("c_pt", c_pt)
-    lam = float(lambda_pt)
-    if not np.isfinite(lam) or abs(lam) > 1:
-        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {lambda_pt!r}")
+    lam = _check_lambda_pt(lambda_pt)
     w = np.full(shape, np.sqrt(c_pt * (1.0 + lam) / 2.0))
     v = np.full(shape, np.sqrt(c_pt * (1.0 - lam) / 2.0))
     return TwoPathwayWeights(w, v, w.copy(), v.copy())
@@ -333,9 +339,7 @@ def dl_handoff_penalty(beta_pt, c_pt, lambda_pt, gamma) -> SinhPenalty:
     """
     b = as_finite_array("beta_pt", beta_pt, (1,))
     c_pt = check_positive("c_pt", c_pt)
-    lam = float(lambda_pt)
-    if not np.isfinite(lam) or abs(lam) > 1:
-        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {lambda_pt!r}")
+    lam = _check_lambda_pt(lambda_pt)
     gamma = check_nonnegative("gamma", gamma)
     M = 2.0 * c_pt * (1.0 + lam) * (1.0 + np.hypot(1.0, b / c_pt)) + gamma ** 2
     if np.any(M <= 0):

@@ -11,13 +11,10 @@ from numerics import ptft as npf
 from numerics.data import gaussian_design
 from numerics.extrapolation import richardson_to_zero
 from numerics.separable_dual import minimize_penalty_interpolation
+from verification.claims.lippl_lindsey2023 import _rel
 from verification.registry import Measurement, NotConverged, RunConfig, claim
 
 DL = "[DL] Anguita et al., arXiv:2602.20062"
-
-
-def _rel(a, b) -> float:
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
 @claim("ptft.dl_handoff_follows_k_d",
