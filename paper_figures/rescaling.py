@@ -74,7 +74,8 @@ def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
     axa.xaxis.set_minor_locator(NullLocator())
     panel_label(axa, "a", data["tasks"][0]["title"])
     axa.set_ylabel("test error / single-task error at smallest n")
-    fig.legend(handles=_legend_handles(methods), loc="outside lower center", ncol=4, fontsize=7.5, frameon=False)
+    handles = _legend_handles(methods)
+    fig.legend(handles=handles, loc="outside lower center", ncol=(len(handles) + 1) // 2, fontsize=7.5, frameon=False)
 
     # (b) against c
     import matplotlib.pyplot as plt
@@ -100,7 +101,7 @@ def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
     from matplotlib.lines import Line2D
 
     h, _ = axb.get_legend_handles_labels()
-    h += [Line2D([], [], color="0.4", ls=":", label="MTL (theory)"),
+    h += [Line2D([], [], color="0.4", ls=":", label=r"MTL: $\ell_{1,2}$ (alpha $\to$ 0)"),
           Line2D([], [], color="0.4", ls="-.", label="single task (theory)")]
     axb.set_xscale("log")
     axb.set_xlabel("rescaling factor c")
