@@ -45,7 +45,8 @@ __all__ = ["TwoPathwayWeights", "GDResult", "PTFTResult", "PenaltyComparison", "
            "finetuning_start", "simulate_finetuning", "simulate_ptft", "finetuning_penalty", "handoff_penalty",
            "finetuning_implicit_bias", "plotted_penalty", "plotted_penalty_value",
            "plotted_penalty_minimiser",
-           "compare_ptft_penalties", "q_W", "dl_pretraining_start", "dl_finetuning_start", "dl_handoff_penalty"]
+           "compare_ptft_penalties", "q_W", "dl_pretraining_start", "dl_finetuning_start", "dl_handoff_penalty",
+           "selection_contrast", "selection_contrast_level"]
 
 
 def q_W(z):
@@ -288,6 +289,48 @@ def handoff_penalty(beta_aux, c, gamma, alpha: float = 0.0) -> SinhPenalty:
     if np.any(a <= 0):
         raise ValueError("gamma: = 0 with beta_aux_i = 0 and alpha = 0 gives a degenerate (zero-scale) penalty")
     return SinhPenalty(scale=a, phase=np.arcsinh(beta0 / a))
+
+
+def selection_contrast(beta, beta_aux, c, gamma, alpha: float = 0.0) -> np.ndarray:
+    """rho = s_pre / s_new, the rich-limit price of a pretrained feature relative to a new one.
+
+    ``s_pre = (1/2) ln(4|beta| / ((c sqrt|beta_aux| + gamma)^2 + gamma^2))`` (a feature the auxiliary task
+    used, after the [LL] hand-off) and ``s_new = (1/2) ln(2|beta| / (gamma^2 + c^2 alpha^2))`` (one it did
+    not use, first layer ``c alpha`` after pretraining from ``alpha``): theory ``ptft.selection_contrast``.
+    Nested feature selection needs ``0 < rho < 1`` and is stronger the smaller ``rho``; ``rho <= 0`` is the
+    lazy side (pretrained features not rich), ``rho -> 1`` forgets pretraining. All arguments broadcast
+    (e.g. ``c`` and ``gamma`` as a grid); ``beta`` and ``beta_aux`` are magnitudes (nonzero).
+    """
+    b = np.abs(as_finite_array("beta", beta))
+    ba = np.abs(as_finite_array("beta_aux", beta_aux))
+    c = as_finite_array("c", c)
+    g = as_finite_array("gamma", gamma)
+    alpha = check_nonnegative("alpha", alpha)
+    for name, v in (("beta", b), ("beta_aux", ba), ("c", c), ("gamma", g)):
+        if np.any(v <= 0):
+            raise ValueError(f"{name}: must be nonzero (positive for c and gamma), got min {np.min(v):g}")
+    s_new = 0.5 * np.log(2.0 * b / (g * g + (c * alpha) ** 2))
+    if np.any(s_new <= 0):
+        raise ValueError("gamma: not in the rich limit (2|beta| <= gamma^2 + c^2 alpha^2), rho is undefined")
+    s_pre = 0.5 * np.log(4.0 * b / ((c * np.sqrt(ba) + g) ** 2 + g * g))
+    return s_pre / s_new
+
+
+def selection_contrast_level(rho, beta, beta_aux, c) -> np.ndarray:
+    """gamma on the level set ``rho`` of the leading-order contrast (gamma -> 0 in s_pre, alpha = 0).
+
+    ``gamma = sqrt(2|beta|) (c^2 |beta_aux| / (4|beta|))^(1/(2 rho))`` (theory ``ptft.selection_contrast``);
+    ``rho = 1/2`` gives ``gamma = c^2 |beta_aux| / sqrt(8|beta|)``.
+    """
+    r = as_finite_array("rho", rho)
+    if np.any((r <= 0) | (r >= 1)):
+        raise ValueError("rho: level sets are drawn for 0 < rho < 1")
+    b = np.abs(as_finite_array("beta", beta))
+    ba = np.abs(as_finite_array("beta_aux", beta_aux))
+    c = as_finite_array("c", c)
+    if np.any(c <= 0):
+        raise ValueError("c: must be positive")
+    return np.sqrt(2.0 * b) * (c * c * ba / (4.0 * b)) ** (1.0 / (2.0 * r))
 
 
 # ----------------------------------------------------------------------------------------------------

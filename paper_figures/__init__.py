@@ -9,7 +9,7 @@ from pathlib import Path
 
 __all__ = ["FIGURES", "make_all"]
 
-_MODULES = ["penalty_landscape", "conservation_law", "generalisation", "rescaling"]
+_MODULES = ["penalty_landscape", "conservation_law", "generalisation", "rescaling", "rescaling_phase"]
 
 FIGURES = {name: importlib.import_module(f"paper_figures.{name}") for name in _MODULES}
 

@@ -24,6 +24,8 @@ Derivations registered here (all derived with SymPy when first asked for):
     sqrt k = 2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma^2.
 ``ptft.nested_feature_selection``
     the rich-limit slope gap between a new and a pretrained feature, ~ (1/2) log(c^2|beta_aux|/(2 gamma^2)).
+``ptft.selection_contrast``
+    rho = (price of a pretrained feature)/(price of a new one) ~ ln(4|beta|/(c^2|beta_aux|))/ln(2|beta|/gamma^2).
 
 Sources: [LL] Lippl & Lindsey, arXiv:2310.02396 (PT+FT in diagonal networks, rescaling, plotted
 penalty); [DL] Anguita et al., arXiv:2602.20062 (general-start penalty); [W] Woodworth et al.,
@@ -49,6 +51,7 @@ __all__ = [
     "plotted_penalty_expr",
     "rich_slope_gap_expr",
     "dl_handoff_penalty_expr",
+    "selection_contrast_expr",
 ]
 
 _SOURCE_LL = "Lippl & Lindsey, arXiv:2310.02396 [LL]"
@@ -801,3 +804,92 @@ def dl_handoff() -> Derivation:
 def dl_handoff_penalty_expr() -> sp.Expr:
     """Q_DL(beta; beta_PT, c_PT, lambda_PT, gamma) of ``ptft.dl_handoff``."""
     return dl_handoff().expr
+
+
+# --------------------------------------------------------------------------------------------------
+# ptft.selection_contrast
+# --------------------------------------------------------------------------------------------------
+@register("ptft.selection_contrast")
+def selection_contrast() -> Derivation:
+    """rho = s_pre / s_new -> ln(4|beta|/(c^2|beta_aux|)) / ln(2|beta|/gamma^2): price of a pretrained feature per unit.
+
+    In words: in the rich limit both a pretrained and a new feature cost ~ s |beta| with a log slope s;
+    rho is the pretrained feature's slope as a fraction of a new feature's. Nested feature selection
+    needs 0 < rho < 1 and works better the smaller rho: rho <= 0 means the pretrained features are not
+    rich (c^2|beta_aux| >~ 4|beta|: weighted l2, no sparsity among them), rho -> 1 means pretraining is
+    forgotten (gamma >> c sqrt|beta_aux|; at alpha = 0, rho < 1 always). The level sets are gamma = sqrt(2|beta|) (c^2|beta_aux|/(4|beta|))^(1/(2 rho)),
+    so the (c, gamma) plane is organised by lines gamma ~ c^(1/rho) (rho = 1/2: gamma = c^2|beta_aux|/sqrt(8|beta|)).
+    Source: derived here from ``ptft.exact_penalty`` and ``ptft.rescaled_start`` ([LL] hand-off); the slope
+    gap s_new - s_pre is ``ptft.nested_feature_selection``. Assumptions: beta -> +oo (rich; for beta < 0
+    flip sign(beta_aux)), beta_aux > 0, c > 0, gamma > 0; finite pretraining init alpha for the new feature.
+    """
+    s = _s()
+    steps = []
+    al = sp.Symbol("alpha", nonnegative=True)
+    # rich slope of the exact penalty for a general start: Q'(beta) = (1/2) ln beta + const + o(1)
+    dQ = sp.diff(exact_penalty_k_expr(), s.beta).subs(s.beta, s.bp)
+    const = sp.simplify(sp.limit((dQ - sp.log(s.bp) / 2).rewrite(sp.log), s.bp, sp.oo))
+    slope = sp.log(s.bp) / 2 + const
+    steps.append(Step("rich slope of ptft.exact_penalty: Q'(beta) - (1/2) ln beta as beta -> +oo", const))
+    checks = [check_identity(slope, (sp.log(4 * s.bp / s.sqrt_k) - sp.asinh(2 * s.beta0 / s.sqrt_k)) / 2,
+                             "Q'(beta) -> (1/2)(ln(4 beta/sqrt k) - asinh(2 beta0/sqrt k))")]
+    rs = rescaled_start()
+    b0_r, sk_r = rs.extra["beta0"], rs.extra["sqrt_k"]
+    s_pre = sp.simplify(slope.subs({s.beta0: b0_r.subs(s.beta_aux, s.a), s.sqrt_k: sk_r.subs(s.beta_aux, s.a)},
+                                   simultaneous=True).subs(s.gamma, s.gp))
+    steps.append(Step("pretrained feature (beta_aux = a > 0), [LL] hand-off", s_pre))
+    checks.append(check_identity(s_pre, sp.log(4 * s.bp / ((s.c * sp.sqrt(s.a) + s.gp)**2 + s.gp**2)) / 2,
+                                 "s_pre = (1/2) ln(4|beta|/(M + 2 beta0)) = (1/2) ln(4|beta|/((c sqrt a + gamma)^2 + "
+                                 "gamma^2))"))
+    # a new feature: beta_aux = 0; with a finite pretraining init alpha its first layer keeps c alpha on both
+    # branches (as in ptft.nested_feature_selection), so beta0 = 0 and sqrt k = M = 2 c^2 alpha^2 + 2 gamma^2
+    s_new = sp.simplify(slope.subs({s.beta0: 0, s.sqrt_k: 2 * s.c**2 * al**2 + 2 * s.gp**2}, simultaneous=True))
+    steps.append(Step("new feature (beta_aux = 0, first layer c alpha after pretraining)", s_new))
+    checks.append(check_identity(s_new, sp.log(2 * s.bp / (s.c**2 * al**2 + s.gp**2)) / 2,
+                                 "s_new = (1/2) ln(2|beta|/(gamma^2 + c^2 alpha^2))"))
+    delta = nested_feature_selection().expr.subs(s.beta_aux, s.a)
+    checks.append(check_identity(s_new.subs(al, 0) - s_pre, delta,
+                                 "s_new - s_pre = Delta of ptft.nested_feature_selection (alpha = 0)"))
+    rho = s_pre / s_new
+    pre_lead = sp.limit(s_pre, s.gp, 0, "+")
+    steps.append(Step("s_pre as gamma -> 0", pre_lead))
+    checks.append(check_identity(pre_lead, sp.log(4 * s.bp / (s.c**2 * s.a)) / 2,
+                                 "s_pre -> (1/2) ln(4|beta|/(c^2|beta_aux|)) as gamma -> 0"))
+    rho_lead = pre_lead / s_new.subs(al, 0)
+    steps.append(Step("rho to leading order (gamma -> 0 in s_pre, alpha = 0)", rho_lead))
+    # level sets of the leading-order contrast
+    r = sp.Symbol("rho", positive=True)
+    gamma_r = sp.sqrt(2 * s.bp) * (s.c**2 * s.a / (4 * s.bp)) ** (1 / (2 * r))
+    steps.append(Step("level set rho_lead = rho", sp.Eq(s.gp, gamma_r)))
+    rng = {s.bp: (0.5, 2.0), s.a: (0.1, 0.5), s.c: (0.01, 0.3), r: (0.2, 0.8)}
+    checks.append(check_identity(sp.expand_log(rho_lead.subs(s.gp, gamma_r), force=True), r,
+                                 "rho_lead = rho on gamma = sqrt(2|beta|) (c^2|beta_aux|/(4|beta|))^(1/(2 rho))",
+                                 ranges=rng))
+    checks.append(check_identity(gamma_r.subs(r, sp.Rational(1, 2)), s.c**2 * s.a / sp.sqrt(8 * s.bp),
+                                 "rho = 1/2: gamma = c^2|beta_aux|/sqrt(8|beta|)"))
+    return Derivation(
+        name="ptft.selection_contrast",
+        title="Selection contrast: rich-limit price of a pretrained feature relative to a new one",
+        statement=sp.Eq(sp.Function("rho")(s.bp, s.a, s.c, s.gp, al), rho),
+        symbols=(s.bp, s.a, s.c, s.gp, al),
+        assumptions=(
+            "[LL] hand-off (ptft.rescaled_start); beta = |beta| -> oo relative to sqrt k (rich), beta_aux = a > 0, "
+            "c > 0, gamma > 0",
+            "new feature: first layer c alpha on both branches after pretraining from alpha (alpha = 0: exactly 0)",
+            "meaningful for 0 < rho < 1: rho <= 0 is the lazy (weighted-l2) side, rho -> 1 forgets pretraining",
+        ),
+        source=f"{_SOURCE_LL} (rescaling, nested feature selection); derived here",
+        steps=tuple(steps),
+        checks=tuple(checks),
+        notes=("Evaluated at the teacher's magnitudes it predicts where in the (c, gamma) plane rescaling helps: "
+               "the error's level sets follow gamma ~ c^(1/rho), so the best c at fixed gamma scales like "
+               "sqrt(gamma) (rho = 1/2), not as a fixed c. Compare figure rescaling_phase, where the theory "
+               "minimiser and GD errors over a (c, gamma) grid are drawn with these contours. Not in THEORY.md."),
+        extra={"s_pre": s_pre, "s_new": s_new, "rho_lead": rho_lead, "gamma_level": gamma_r, "rho_symbol": r,
+               "alpha": al},
+    )
+
+
+def selection_contrast_expr() -> sp.Expr:
+    """rho(beta, beta_aux, c, gamma, alpha) of ``ptft.selection_contrast`` (beta, beta_aux > 0)."""
+    return selection_contrast().expr

@@ -20,7 +20,8 @@ def test_quick_make_writes_png_and_pdf(module, tmp_path):
 def test_make_all_unknown_name_raises_keyerror(tmp_path):
     with pytest.raises(KeyError, match="no_such_figure"):
         paper_figures.make_all(tmp_path, quick=True, only=["no_such_figure"])
-    assert list(paper_figures.FIGURES) == ["penalty_landscape", "conservation_law", "generalisation", "rescaling"]
+    assert list(paper_figures.FIGURES) == ["penalty_landscape", "conservation_law", "generalisation", "rescaling",
+                                           "rescaling_phase"]
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,18 @@ def test_theory_cell_marks_failed_minimiser_missing(monkeypatch):
         out = generalisation.theory_error_cell(d=10, k_aux=2, k_main=2, shared=2, n_aux=4, n_main=4, method="mtl",
                                                seed=0, alpha=1e-3, c=1.0, gamma=1e-3)
     assert out is None
+
+
+def test_rescaling_phase_renders_and_theory_tracks_gd(tmp_path, monkeypatch):
+    from paper_figures import rescaling_phase
+
+    tiny = rescaling_phase.PhaseConfig(d=40, k_aux=6, k_main=2, n_aux=48, n_main=4, seeds=(0, 1),
+                                       c=(1.0, 0.1), gamma=(1e-2, 1e-3), slices=(1e-2, 1e-3))
+    monkeypatch.setitem(rescaling_phase.PHASE_CONFIGS, True, tiny)
+    paths = rescaling_phase.make(tmp_path, quick=True)
+    assert sorted(p.suffix for p in paths) == [".pdf", ".png"]
+    d = rescaling_phase.phase_data(True, tmp_path / ".cache")       # from the cache just written
+    assert d["gd"].shape == d["theory"].shape == (2, 2, 2) and d["failed"].sum() == 0
+    # GD lands on the exact hand-off minimiser (claim ptft.gd_follows_exact_penalty), so the two maps agree
+    np.testing.assert_allclose(d["gd"], d["theory"], rtol=0.1)
+    assert np.all((d["rho"] > 0) & (d["rho"] < 1))

@@ -29,6 +29,7 @@ EXPECTED = {
     "ptft.exact_limits",
     "ptft.nested_feature_selection",
     "ptft.dl_handoff",
+    "ptft.selection_contrast",
     "conservation.mtl",
     "conservation.ptft_plotted_gamma0",
     "conservation.ptft_exact_gamma0",
@@ -300,6 +301,46 @@ def test_nested_selection_slope_gap_vs_finite_differences() -> None:
     g = 1e-4
     assert gap(b_aux, c, g) == pytest.approx(0.5 * np.log(c**2 * b_aux / (2 * g**2)), abs=1e-3)
     assert gap(-b_aux, c, g) == pytest.approx(0.5 * np.log(c**2 * b_aux / (2 * g**2)), abs=1e-3)
+
+
+def test_selection_contrast_vs_finite_difference_slopes() -> None:
+    """rho = (slope of R at a pretrained feature) / (slope at a new one), slopes by central differences of
+    the rescaled-start penalty (alpha = 0) far out in the rich regime."""
+    R = _f("ptft.rescaled_start")
+    rho = _f("ptft.selection_contrast")
+    beta, h = 1e4, 1e-1
+    for b_aux, c, gamma in ((0.3, 0.1, 1e-3), (0.8, 0.5, 1e-2), (0.2, 0.03, 1e-5)):
+        def slope(ba):
+            return (R(beta + h, ba, c, gamma) - R(beta - h, ba, c, gamma)) / (2 * h)
+
+        assert slope(b_aux) / slope(0.0) == pytest.approx(rho(beta, b_aux, c, gamma, 0.0), abs=1e-6)
+
+
+def test_selection_contrast_level_sets_and_numerics() -> None:
+    from numerics.ptft import selection_contrast, selection_contrast_level
+
+    d = theory.get("ptft.selection_contrast")
+    rho = d.lambdify()
+    s = {x.name: x for x in d.symbols}
+    lead = sp.lambdify((s["beta"], s["a"], s["c"], s["gamma"]), d.extra["rho_lead"])
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        b, ba, c = rng.uniform(0.2, 2.0), rng.uniform(0.05, 1.0), 10 ** rng.uniform(-3, 0)
+        g, al = 10 ** rng.uniform(-6, -1), 10 ** rng.uniform(-4, -2)
+        # numerics (closed form) == SymPy statement, with and without a finite pretraining init
+        assert selection_contrast(b, ba, c, g, al) == pytest.approx(rho(b, ba, c, g, al), rel=1e-12)
+        assert selection_contrast(b, -ba, c, g) == pytest.approx(rho(b, ba, c, g, 0.0), rel=1e-12)
+        r = rng.uniform(0.2, 0.9)
+        assert lead(b, ba, c, float(selection_contrast_level(r, b, ba, c))) == pytest.approx(r, rel=1e-10)
+    # rho -> 1 when gamma >> c sqrt|beta_aux| (pretraining forgotten); small when gamma << c sqrt|beta_aux|
+    assert selection_contrast(0.7, 0.2, 1e-3, 1e-1) == pytest.approx(1.0, abs=0.05)
+    assert selection_contrast(0.7, 0.2, 0.1, 1e-6) < 0.3
+    with pytest.raises(ValueError, match="gamma"):
+        selection_contrast(0.7, 0.2, 0.1, 0.0)
+    with pytest.raises(ValueError, match="gamma"):
+        selection_contrast(0.7, 0.2, 0.1, 2.0)   # 2|beta| <= gamma^2: not rich
+    with pytest.raises(ValueError, match="rho"):
+        selection_contrast_level(1.0, 0.7, 0.2, 0.1)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,204 @@
+"""PT+FT test error over the (c, gamma) plane, with the level sets of the selection contrast rho.
+
+Task: the sparse-subset design of the claims ``ll.rescaled_ptft_wins_on_sparse_subset`` and
+``ll.rescaling_helps_on_sparse_subset`` (main task on 2 of k_aux = 20 auxiliary features, d = 250,
+n_aux = 200, n_main = 8, 6 seeds; ``quick``: 2 of 16, d = 100, n_aux = 96, n_main = 6, 2 seeds) with
+pretraining init alpha = 1e-3, over a grid of rescaling factors c and readout resets gamma.
+
+* (a) theory: mean over seeds of the exact hand-off penalty minimiser's test error, (b) gradient
+  descent (non-converged runs omitted and counted in the title), both divided by the same seed's
+  single-task GD error and drawn as log10 on one colour scale.
+* Contours on (a) and (b): the selection contrast rho = s_pre / s_new of ``ptft.selection_contrast``
+  (:func:`numerics.ptft.selection_contrast`, evaluated at the teachers' magnitudes |beta| = 1/sqrt(k_main),
+  |beta_aux| = 1/sqrt(k_aux) and alpha), the rich-limit price of a pretrained feature relative to a new one.
+  rho -> 1 as gamma grows past c sqrt|beta_aux| (pretraining forgotten); rho -> 0 as c^2|beta_aux| -> 4|beta|
+  (pretrained features lazy, outside the grid here). Nested feature selection lives in between, and is
+  better at small rho; the level sets are gamma ~ c^(1/rho).
+* (c) slices at three gamma: theory lines, GD markers (mean +- 2 s.e.), MTL (l1,2, alpha -> 0) and single
+  task as horizontal levels.
+
+Cells are cached under ``out_dir/.cache`` by :func:`numerics.sweeps.run_sweep`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from paper_figures.generalisation import ALPHA, MAX_STEPS, _executor, _mean_se, error_bars, theory_error_cell
+from paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure
+
+__all__ = ["PhaseConfig", "PHASE_CONFIGS", "phase_data", "make"]
+
+CACHE_VERSION = "1"
+#: contour levels of the selection contrast drawn on the heatmaps
+RHO_LEVELS = (0.3, 0.5, 0.7, 0.9)
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    d: int
+    k_aux: int
+    k_main: int
+    n_aux: int
+    n_main: int
+    seeds: tuple
+    c: tuple
+    gamma: tuple
+    slices: tuple  # gamma values drawn in panel (c); must be in ``gamma``
+
+
+PHASE_CONFIGS = {
+    False: PhaseConfig(d=250, k_aux=20, k_main=2, n_aux=200, n_main=8, seeds=tuple(range(6)),
+                       c=tuple(float(10 ** (-k / 2)) for k in range(7)),
+                       gamma=tuple(float(10 ** (-k / 2)) for k in range(2, 11)),
+                       slices=(1e-4, 1e-3, 1e-2)),
+    True: PhaseConfig(d=100, k_aux=16, k_main=2, n_aux=96, n_main=6, seeds=(0, 1),
+                      c=(1.0, 0.1, 0.01, 0.001), gamma=(1e-2, 1e-3, 1e-4), slices=(1e-4, 1e-3, 1e-2)),
+}
+
+
+def phase_data(quick: bool = False, cache_dir=None, *, executor=None, max_steps: int = MAX_STEPS) -> dict:
+    """Run (or read from cache) every (c, gamma) cell and the reference cells; no plotting.
+
+    Returns the config, ``theory`` and ``gd`` arrays of shape (len(gamma), len(c), seeds) of normalised
+    errors (NaN where GD did not converge), ``failed`` counts per cell, ``mtl`` / ``single`` normalised
+    reference errors per seed (theory), and ``rho`` on the grid.
+    """
+    from numerics.ptft import selection_contrast
+    from numerics.sweeps import run_sweep
+    from numerics.teacher_student import generalisation_errors
+
+    cfg = PHASE_CONFIGS[bool(quick)]
+    base = dict(d=cfg.d, k_aux=cfg.k_aux, k_main=cfg.k_main, shared=cfg.k_main, n_aux=cfg.n_aux, n_main=cfg.n_main,
+                alpha=ALPHA)
+    grid = [(g, c) for g in cfg.gamma for c in cfg.c]
+    gd_pts = [dict(base, method="ptft", c=c, gamma=g, seeds=list(cfg.seeds), max_steps=max_steps, theory=False)
+              for g, c in grid]
+    ref_pts = [dict(base, method=m, c=1.0, gamma=1e-3, seeds=list(cfg.seeds), max_steps=max_steps, theory=False)
+               for m in ("single_task", "mtl")]
+    th_pts = [dict(base, method="ptft", c=c, gamma=g, seed=s) for g, c in grid for s in cfg.seeds]
+    th_ref = [dict(base, method=m, c=1.0, gamma=1e-3, seed=s) for m in ("single_task", "mtl") for s in cfg.seeds]
+    own = executor is None
+    executor = _executor() if own else executor
+    try:
+        gd = run_sweep(generalisation_errors, ref_pts + gd_pts, cache_dir=cache_dir, version=CACHE_VERSION,
+                       executor=executor, desc="rescaling_phase GD")
+        th = run_sweep(theory_error_cell, th_ref + th_pts, cache_dir=cache_dir, version=CACHE_VERSION,
+                       executor=executor, desc="rescaling_phase theory")
+    finally:
+        if own and executor is not None:
+            executor.shutdown()
+    S, G, C = len(cfg.seeds), len(cfg.gamma), len(cfg.c)
+
+    def _gd(r):
+        return np.array([np.nan if v is None else v for v in r["gd_error"]], float)
+
+    def _th(rs):
+        return np.array([np.nan if (t is None or t["theory_error"] is None) else t["theory_error"] for t in rs], float)
+
+    norm = _gd(gd[0])  # single-task GD error of each seed
+    gd_cells = gd[2:]
+    gd_arr = np.stack([_gd(r) for r in gd_cells]).reshape(G, C, S) / norm
+    failed = np.array([int(np.sum(~np.array(r["converged"], bool))) for r in gd_cells]).reshape(G, C)
+    th_arr = _th(th[2 * S:]).reshape(G, C, S) / norm
+    single, mtl = _th(th[:S]) / norm, _th(th[S:2 * S]) / norm
+    cc, gg = np.meshgrid(cfg.c, cfg.gamma)
+    rho = selection_contrast(1 / np.sqrt(cfg.k_main), 1 / np.sqrt(cfg.k_aux), cc, gg, ALPHA)
+    return {"config": cfg, "theory": th_arr, "gd": gd_arr, "failed": failed, "single": single, "mtl": mtl,
+            "single_gd": _gd(gd[0]) / norm, "mtl_gd": _gd(gd[1]) / norm, "rho": rho}
+
+
+def _cell_edges(v):
+    lv = np.log10(np.asarray(v, float))
+    order = np.sort(lv)
+    mid = (order[1:] + order[:-1]) / 2
+    step0, step1 = order[1] - order[0], order[-1] - order[-2]
+    return 10 ** np.concatenate([[order[0] - step0 / 2], mid, [order[-1] + step1 / 2]])
+
+
+def _heatmap(ax, cfg, values, rho, vmin, vmax):
+    from numerics.ptft import selection_contrast
+
+    mean = np.nanmean(values, axis=-1)
+    xs, ys = _cell_edges(cfg.c), _cell_edges(cfg.gamma)
+    # pcolormesh wants ascending edges matching ascending centres
+    ci, gi = np.argsort(cfg.c), np.argsort(cfg.gamma)
+    m = ax.pcolormesh(xs, ys, np.log10(mean[np.ix_(gi, ci)]), cmap="viridis", vmin=vmin, vmax=vmax,
+                      shading="flat")
+    # contours of rho on a fine grid (analytic)
+    cf = np.logspace(np.log10(xs[0]), np.log10(xs[-1]), 200)
+    gf = np.logspace(np.log10(ys[0]), np.log10(ys[-1]), 200)
+    CC, GG = np.meshgrid(cf, gf)
+    R = selection_contrast(1 / np.sqrt(cfg.k_main), 1 / np.sqrt(cfg.k_aux), CC, GG, ALPHA)
+    cs = ax.contour(CC, GG, R, levels=list(RHO_LEVELS), colors="white", linewidths=1.0)
+    ax.clabel(cs, fmt=lambda v: f"rho = {v:g}", fontsize=6.5, inline_spacing=2)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("rescaling factor c")
+    ax.set_ylabel(r"readout reset $\gamma$")
+    return m
+
+
+def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
+    """Write ``rescaling_phase.png/.pdf``; cells cached in ``out_dir/.cache``."""
+    data = phase_data(quick, Path(out_dir) / ".cache", executor=executor)
+    cfg = data["config"]
+    fig, axes = new_figure(3, width=12.0, height=4.3)
+    ax_th, ax_gd, ax_sl = axes[0]
+    both = np.concatenate([np.nanmean(data["theory"], -1).ravel(), np.nanmean(data["gd"], -1).ravel()])
+    both = np.log10(both[np.isfinite(both) & (both > 0)])
+    vmin, vmax = float(both.min()), float(both.max())
+    mesh = _heatmap(ax_th, cfg, data["theory"], data["rho"], vmin, vmax)
+    _heatmap(ax_gd, cfg, data["gd"], data["rho"], vmin, vmax)
+    panel_label(ax_th, "a", "theory: exact hand-off penalty minimiser")
+    nf = int(data["failed"].sum())
+    panel_label(ax_gd, "b", "gradient descent" + (f" ({nf} runs not converged, omitted)" if nf else ""))
+    cb = fig.colorbar(mesh, ax=[ax_th, ax_gd], shrink=0.9, pad=0.02)
+    cb.set_label("log10(test error / single-task error)")
+
+    import matplotlib.pyplot as plt
+
+    cs = np.array(cfg.c)
+    cmap = plt.get_cmap("plasma")
+    # lower end of the error bars: a third of the smallest mean shown (a 2 s.e. bar can reach 0 with few seeds)
+    sl = np.stack([data[k][cfg.gamma.index(g)] for k in ("theory", "gd") for g in cfg.slices])
+    means = np.nanmean(sl, axis=-1)
+    floor = float(np.nanmin(means[means > 0])) / 3
+    for i, g in enumerate(cfg.slices):
+        gi = cfg.gamma.index(g)
+        col = cmap(0.15 + 0.6 * i / max(len(cfg.slices) - 1, 1))
+        th = np.array([_mean_se(data["theory"][gi, j])[0] for j in range(len(cs))])
+        stats = [_mean_se(data["gd"][gi, j]) for j in range(len(cs))]
+        gm, gs = np.array([s[0] for s in stats]), np.array([s[1] for s in stats])
+        ax_sl.plot(cs, th, color=col, lw=1.3, label=rf"$\gamma$ = {g:g}")
+        y, yerr = error_bars(gm, gs, floor)
+        ok = np.isfinite(y)
+        shift = np.exp(0.05 * (i - 1))
+        ax_sl.errorbar(cs[ok] * shift, y[ok], yerr=yerr[:, ok], ls="none", marker="o", mfc="white", color=col,
+                       ms=4, capsize=2, elinewidth=1.0)
+    ax_sl.axhline(np.nanmean(data["mtl"]), color=METHOD_COLORS["mtl"], ls=":", lw=1.2,
+                  label=r"MTL: $\ell_{1,2}$ (alpha $\to$ 0)")
+    ax_sl.axhline(np.nanmean(data["single"]), color=METHOD_COLORS["single_task"], ls="-.", lw=1.2,
+                  label="single task (theory)")
+    from matplotlib.lines import Line2D
+
+    h, _ = ax_sl.get_legend_handles_labels()
+    h += [Line2D([], [], color="k", ls="none", marker="o", mfc="white", label=r"GD (mean $\pm$ 2 s.e.)"),
+          Line2D([], [], color="k", label="theory (minimiser)")]
+    ax_sl.legend(handles=h, fontsize=6.5, loc="upper left", ncol=2, columnspacing=1.0)
+    ax_sl.set_xscale("log")
+    ax_sl.set_yscale("log")
+    ax_sl.invert_xaxis()
+    ax_sl.set_xlabel("rescaling factor c")
+    ax_sl.set_ylabel("test error / single-task error")
+    panel_label(ax_sl, "c", r"slices at fixed $\gamma$")
+    top = float(np.nanmax(means)) * 6  # headroom for the legend above the curves
+    ax_sl.set_ylim(floor, top)
+    fig.suptitle(f"PT+FT, main task on {cfg.k_main} of k_aux = {cfg.k_aux} auxiliary features; d = {cfg.d}, "
+                 f"n_aux = {cfg.n_aux}, n_main = {cfg.n_main}, {len(cfg.seeds)} seeds, alpha = {ALPHA:g}"
+                 + (" (quick)" if quick else "") + "\ncontours: selection contrast rho = price of a pretrained "
+                 "feature / price of a new one (ptft.selection_contrast; -> 1: pretraining forgotten)", fontsize=8)
+    return save_figure(fig, out_dir, "rescaling_phase")
