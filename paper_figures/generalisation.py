@@ -42,7 +42,7 @@ from matplotlib.ticker import NullLocator
 
 from paper_figures.style import METHOD_COLORS, METHOD_LABELS, METHOD_MARKERS, new_figure, panel_label, save_figure
 
-__all__ = ["Config", "CONFIGS", "MethodSpec", "theory_error_cell", "run_cells", "summarise", "generalisation_data",
+__all__ = ["Config", "CONFIGS", "MethodSpec", "theory_error_cell", "gd_errors", "theory_errors", "run_cells", "summarise", "generalisation_data",
            "plot_error_vs_n", "make"]
 
 ALPHA = 1e-3
@@ -158,17 +158,20 @@ def run_cells(cfg: Config, tasks: list[dict], methods: list[MethodSpec], cache_d
         if own and executor is not None:
             executor.shutdown()
     S = len(cfg.seeds)
-    out = {}
-    for i, key in enumerate(keys):
-        g = gd[i]
-        ths = th[i * S:(i + 1) * S]
-        out[key] = {
-            "gd": np.array([np.nan if v is None else v for v in g["gd_error"]], float),
-            "converged": np.array(g["converged"], bool),
-            "theory": np.array([np.nan if (t is None or t["theory_error"] is None) else t["theory_error"]
-                                for t in ths], float),
-        }
-    return out
+    return {key: {"gd": gd_errors(gd[i]), "converged": np.array(gd[i]["converged"], bool),
+                  "theory": theory_errors(th[i * S:(i + 1) * S])}
+            for i, key in enumerate(keys)}
+
+
+def gd_errors(cell: dict) -> np.ndarray:
+    """Per-seed GD errors of a ``generalisation_errors`` result, NaN where GD did not converge."""
+    return np.array([np.nan if v is None else v for v in cell["gd_error"]], float)
+
+
+def theory_errors(cells: list) -> np.ndarray:
+    """Per-seed errors of ``theory_error_cell`` results, NaN where the minimiser failed (None)."""
+    return np.array([np.nan if (t is None or t["theory_error"] is None) else t["theory_error"] for t in cells],
+                    float)
 
 
 def _mean_se(x: np.ndarray):

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_figures.generalisation import ALPHA, MAX_STEPS, _executor, _mean_se, error_bars, theory_error_cell
+from paper_figures.generalisation import (ALPHA, MAX_STEPS, _executor, _mean_se, error_bars, gd_errors,
+                                          theory_error_cell, theory_errors)
 from paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure
 
 __all__ = ["PhaseConfig", "PHASE_CONFIGS", "phase_data", "make"]
@@ -91,23 +92,16 @@ def phase_data(quick: bool = False, cache_dir=None, *, executor=None, max_steps:
         if own and executor is not None:
             executor.shutdown()
     S, G, C = len(cfg.seeds), len(cfg.gamma), len(cfg.c)
-
-    def _gd(r):
-        return np.array([np.nan if v is None else v for v in r["gd_error"]], float)
-
-    def _th(rs):
-        return np.array([np.nan if (t is None or t["theory_error"] is None) else t["theory_error"] for t in rs], float)
-
-    norm = _gd(gd[0])  # single-task GD error of each seed
+    norm = gd_errors(gd[0])  # single-task GD error of each seed
     gd_cells = gd[2:]
-    gd_arr = np.stack([_gd(r) for r in gd_cells]).reshape(G, C, S) / norm
+    gd_arr = np.stack([gd_errors(r) for r in gd_cells]).reshape(G, C, S) / norm
     failed = np.array([int(np.sum(~np.array(r["converged"], bool))) for r in gd_cells]).reshape(G, C)
-    th_arr = _th(th[2 * S:]).reshape(G, C, S) / norm
-    single, mtl = _th(th[:S]) / norm, _th(th[S:2 * S]) / norm
+    th_arr = theory_errors(th[2 * S:]).reshape(G, C, S) / norm
+    single, mtl = theory_errors(th[:S]) / norm, theory_errors(th[S:2 * S]) / norm
     cc, gg = np.meshgrid(cfg.c, cfg.gamma)
     rho = selection_contrast(1 / np.sqrt(cfg.k_main), 1 / np.sqrt(cfg.k_aux), cc, gg, ALPHA)
     return {"config": cfg, "theory": th_arr, "gd": gd_arr, "failed": failed, "single": single, "mtl": mtl,
-            "single_gd": _gd(gd[0]) / norm, "mtl_gd": _gd(gd[1]) / norm, "rho": rho}
+            "single_gd": gd_errors(gd[0]) / norm, "mtl_gd": gd_errors(gd[1]) / norm, "rho": rho}
 
 
 def _cell_edges(v):
@@ -118,7 +112,7 @@ def _cell_edges(v):
     return 10 ** np.concatenate([[order[0] - step0 / 2], mid, [order[-1] + step1 / 2]])
 
 
-def _heatmap(ax, cfg, values, rho, vmin, vmax):
+def _heatmap(ax, cfg, values, vmin, vmax):
     from numerics.ptft import selection_contrast
 
     mean = np.nanmean(values, axis=-1)
@@ -151,8 +145,8 @@ def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
     both = np.concatenate([np.nanmean(data["theory"], -1).ravel(), np.nanmean(data["gd"], -1).ravel()])
     both = np.log10(both[np.isfinite(both) & (both > 0)])
     vmin, vmax = float(both.min()), float(both.max())
-    mesh = _heatmap(ax_th, cfg, data["theory"], data["rho"], vmin, vmax)
-    _heatmap(ax_gd, cfg, data["gd"], data["rho"], vmin, vmax)
+    mesh = _heatmap(ax_th, cfg, data["theory"], vmin, vmax)
+    _heatmap(ax_gd, cfg, data["gd"], vmin, vmax)
     panel_label(ax_th, "a", "theory: exact hand-off penalty minimiser")
     nf = int(data["failed"].sum())
     panel_label(ax_gd, "b", "gradient descent" + (f" ({nf} runs not converged, omitted)" if nf else ""))
