@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 from _timing import best_of as _best_of  # noqa: E402
 
-from numerics import diagonal as nd  # noqa: E402
-from numerics.data import gaussian_design, make_regression, sparse_teacher  # noqa: E402
+from ptft.numerics import diagonal as nd  # noqa: E402
+from ptft.numerics.data import gaussian_design, make_regression, sparse_teacher  # noqa: E402
 
 REPEAT = 5
 

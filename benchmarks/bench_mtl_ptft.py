@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 from _timing import best_of as _best_of  # noqa: E402
 
-from numerics.data import gaussian_design, sparse_teacher  # noqa: E402
-from numerics.mtl import simulate_mtl_gd  # noqa: E402
-from numerics.ptft import simulate_ptft  # noqa: E402
+from ptft.numerics.data import gaussian_design, sparse_teacher  # noqa: E402
+from ptft.numerics.mtl import simulate_mtl_gd  # noqa: E402
+from ptft.numerics.ptft import simulate_ptft  # noqa: E402
 
 REPEAT = 3
 D, N_MAIN, N_AUX, B, K = 1000, 64, 1024, 6, 40

@@ -19,7 +19,7 @@ from typing import Iterator, Sequence, Union
 
 import numpy as np
 
-from numerics.validation import check_int, check_nonnegative
+from ptft.numerics.validation import check_int, check_nonnegative
 
 __all__ = ["SeedLike", "NORMALIZATIONS", "RegressionData", "RegressionBatch", "as_generator",
            "gaussian_design", "sparse_teacher", "make_regression", "make_regression_batch"]

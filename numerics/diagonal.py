@@ -38,9 +38,9 @@ import numpy as np
 import scipy.integrate
 import scipy.optimize
 
-from numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
-from numerics.extrapolation import neville_table
-from numerics.validation import (as_finite_array, as_matrix, as_vector, batch_shape, check_int,
+from ptft.numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
+from ptft.numerics.extrapolation import neville_table
+from ptft.numerics.validation import (as_finite_array, as_matrix, as_vector, batch_shape, check_int,
                                  check_positive)
 
 __all__ = [

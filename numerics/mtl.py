@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.validation import as_finite_array, batch_shape, check_int, check_positive
+from ptft.numerics.validation import as_finite_array, batch_shape, check_int, check_positive
 
 __all__ = ["conditional_penalty", "MTLWeights", "MTLResult", "GroupLassoResult", "MTLGapTable", "simulate_mtl_gd",
            "group_lasso_interpolator", "group_norm", "mtl_gap_vs_alpha", "shared_layer_gd"]

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.mtl import _task_arrays, _weights_array, shared_layer_gd
-from numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
-from numerics.validation import as_finite_array, check_int, check_nonnegative, check_positive
+from ptft.numerics.mtl import _task_arrays, _weights_array, shared_layer_gd
+from ptft.numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
+from ptft.numerics.validation import as_finite_array, check_int, check_nonnegative, check_positive
 
 __all__ = ["TwoPathwayWeights", "GDResult", "PTFTResult", "PenaltyComparison", "simulate_pretraining",
            "finetuning_start", "simulate_finetuning", "simulate_ptft", "finetuning_penalty", "handoff_penalty",

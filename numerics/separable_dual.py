@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 import scipy.linalg
 
-from numerics.validation import as_matrix, as_vector, check_int, check_positive
+from ptft.numerics.validation import as_matrix, as_vector, check_int, check_positive
 
 __all__ = ["SeparablePenalty", "SinhPenalty", "WeightedL2Penalty", "DualResult", "minimize_penalty_interpolation",
            "q_function"]

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics import diagonal as nd
-from numerics import mtl as nm
-from numerics import ptft as npf
-from numerics.data import gaussian_design
-from numerics.separable_dual import minimize_penalty_interpolation
-from numerics.validation import check_int, check_nonnegative, check_positive
+from ptft.numerics import diagonal as nd
+from ptft.numerics import mtl as nm
+from ptft.numerics import ptft as npf
+from ptft.numerics.data import gaussian_design
+from ptft.numerics.separable_dual import minimize_penalty_interpolation
+from ptft.numerics.validation import check_int, check_nonnegative, check_positive
 
 __all__ = ["TaskSpec", "TaskPair", "make_task_pair", "generalisation_errors", "METHODS"]
 

@@ -11,7 +11,7 @@ __all__ = ["FIGURES", "make_all"]
 
 _MODULES = ["penalty_landscape", "conservation_law", "generalisation", "rescaling", "rescaling_phase"]
 
-FIGURES = {name: importlib.import_module(f"paper_figures.{name}") for name in _MODULES}
+FIGURES = {name: importlib.import_module(f"ptft.paper_figures.{name}") for name in _MODULES}
 
 
 def make_all(out_dir: str | Path, quick: bool = False, only: list[str] | None = None) -> list[Path]:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure
+from ptft.paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure
 
 __all__ = ["BETA_AUX", "PENALTIES", "conservation_data", "make"]
 
@@ -45,8 +45,8 @@ _MARKERS = ("o", "s", "D", "^", "v")
 
 def _numeric_penalty(key: str):
     """R(beta, beta_aux) as the numerics implement it (elementwise on arrays, gamma = 0)."""
-    from numerics import mtl as nm
-    from numerics import ptft as npf
+    from ptft.numerics import mtl as nm
+    from ptft.numerics import ptft as npf
 
     if key == "mtl":
         return lambda b, ba: nm.conditional_penalty(b, ba)
@@ -60,8 +60,7 @@ def _numeric_penalty(key: str):
 
 
 def _theory_functions(key: str):
-    import theory
-
+    from ptft import theory
     _, name, c, _, _ = PENALTIES[key]
     d = theory.get(name)
     names = [s.name for s in d.symbols]

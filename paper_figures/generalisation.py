@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullLocator
 
-from paper_figures.style import METHOD_COLORS, METHOD_LABELS, METHOD_MARKERS, new_figure, panel_label, save_figure
+from ptft.paper_figures.style import METHOD_COLORS, METHOD_LABELS, METHOD_MARKERS, new_figure, panel_label, save_figure
 
 __all__ = ["Config", "CONFIGS", "MethodSpec", "theory_error_cell", "gd_errors", "theory_errors", "run_cells", "summarise", "generalisation_data",
            "plot_error_vs_n", "make"]
@@ -106,7 +106,7 @@ def theory_error_cell(d, k_aux, k_main, shared, n_aux, n_main, method, seed, alp
     computed. Returns ``{"theory_error": float}``, or None (with a warning) if the minimiser raised
     RuntimeError; None is not cached by run_sweep, so the point is retried next time.
     """
-    from numerics.teacher_student import generalisation_errors
+    from ptft.numerics.teacher_student import generalisation_errors
 
     try:
         r = generalisation_errors(d=d, k_aux=k_aux, k_main=k_main, shared=shared, n_aux=n_aux, n_main=n_main,
@@ -135,8 +135,8 @@ def run_cells(cfg: Config, tasks: list[dict], methods: list[MethodSpec], cache_d
     ``tasks`` are dicts with ``k_main`` and ``shared``. Returns ``{(task index, method key, n_main):
     {"gd": [per seed, NaN if not converged], "theory": [per seed, NaN if missing], "converged": [...]}}``.
     """
-    from numerics.sweeps import run_sweep
-    from numerics.teacher_student import generalisation_errors
+    from ptft.numerics.sweeps import run_sweep
+    from ptft.numerics.teacher_student import generalisation_errors
 
     base = dict(d=cfg.d, k_aux=cfg.k_aux, n_aux=cfg.n_aux, alpha=ALPHA, gamma=GAMMA)
     gd_pts, th_pts, keys = [], [], []

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_figures.style import aux_color, new_figure, panel_label, save_figure
+from ptft.paper_figures.style import aux_color, new_figure, panel_label, save_figure
 
 __all__ = ["BETA_AUX", "GAMMA", "penalty_landscape_data", "make"]
 
@@ -41,8 +41,7 @@ START_FACTOR = 3.0  # PT+FT curves start at |beta| = START_FACTOR |beta0|
 
 
 def _theory_functions():
-    import theory
-
+    from ptft import theory
     mtl = theory.get("mtl.conditional_penalty")
     assert [s.name for s in mtl.symbols] == ["beta", "beta_aux"], mtl.symbols
     ex = theory.get("ptft.rescaled_start")
@@ -65,8 +64,8 @@ def penalty_landscape_data(betas=None, marker_betas=None, beta_aux=BETA_AUX, c_v
     (max |SinhPenalty.value - R_exact| relative to max |R| on the markers, before any subtraction) and
     ``beta0_gap``; entries of ``betas`` below the curve's start ``START_FACTOR |beta0|`` are NaN.
     """
-    from numerics import mtl as nm
-    from numerics import ptft as npf
+    from ptft.numerics import mtl as nm
+    from ptft.numerics import ptft as npf
 
     betas = np.logspace(-5, 2, 211) if betas is None else np.asarray(betas, float)
     marker_betas = np.logspace(-5, 2, 15) if marker_betas is None else np.asarray(marker_betas, float)

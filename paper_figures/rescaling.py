@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullLocator
 
-from paper_figures.generalisation import (ALPHA, CONFIGS, FLOOR_NOTE, GAMMA, MAX_STEPS, Y_FLOOR, MethodSpec,
+from ptft.paper_figures.generalisation import (ALPHA, CONFIGS, FLOOR_NOTE, GAMMA, MAX_STEPS, Y_FLOOR, MethodSpec,
                                           _legend_handles, error_bars, finish_axes, plot_error_vs_n, run_cells,
                                           summarise)
-from paper_figures.style import METHOD_COLORS, METHOD_LABELS, METHOD_MARKERS, new_figure, panel_label, \
+from ptft.paper_figures.style import METHOD_COLORS, METHOD_LABELS, METHOD_MARKERS, new_figure, panel_label, \
     rescaling_color, save_figure
 
 __all__ = ["C_VALUES", "rescaling_data", "make"]

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_figures.generalisation import (ALPHA, MAX_STEPS, _executor, _mean_se, error_bars, gd_errors,
+from ptft.paper_figures.generalisation import (ALPHA, MAX_STEPS, _executor, _mean_se, error_bars, gd_errors,
                                           theory_error_cell, theory_errors)
-from paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure
+from ptft.paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure
 
 __all__ = ["PhaseConfig", "PHASE_CONFIGS", "phase_data", "make"]
 
@@ -67,9 +67,9 @@ def phase_data(quick: bool = False, cache_dir=None, *, executor=None, max_steps:
     errors (NaN where GD did not converge), ``failed`` counts per cell, ``mtl`` / ``single`` normalised
     reference errors per seed (theory), and ``rho`` on the grid.
     """
-    from numerics.ptft import selection_contrast
-    from numerics.sweeps import run_sweep
-    from numerics.teacher_student import generalisation_errors
+    from ptft.numerics.ptft import selection_contrast
+    from ptft.numerics.sweeps import run_sweep
+    from ptft.numerics.teacher_student import generalisation_errors
 
     cfg = PHASE_CONFIGS[bool(quick)]
     base = dict(d=cfg.d, k_aux=cfg.k_aux, k_main=cfg.k_main, shared=cfg.k_main, n_aux=cfg.n_aux, n_main=cfg.n_main,
@@ -113,7 +113,7 @@ def _cell_edges(v):
 
 
 def _heatmap(ax, cfg, values, vmin, vmax):
-    from numerics.ptft import selection_contrast
+    from ptft.numerics.ptft import selection_contrast
 
     mean = np.nanmean(values, axis=-1)
     xs, ys = _cell_edges(cfg.c), _cell_edges(cfg.gamma)

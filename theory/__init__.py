@@ -7,10 +7,10 @@
 Importing this package only registers the derivation builders; no SymPy work runs until
 :func:`get` is called.
 """
-from theory.derivation import Check, Derivation, DerivationError, Step, all_derivations, get, names, register
+from ptft.theory.derivation import Check, Derivation, DerivationError, Step, all_derivations, get, names, register
 
 # modules below register their derivations on import (cheap: builders only)
-from theory import diagonal  # noqa: E402,F401
-from theory import mtl, ptft, conservation  # noqa: E402,F401
+from ptft.theory import diagonal  # noqa: E402,F401
+from ptft.theory import mtl, ptft, conservation  # noqa: E402,F401
 
 __all__ = ["Check", "Derivation", "DerivationError", "Step", "all_derivations", "get", "names", "register"]

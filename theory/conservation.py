@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import sympy as sp
 
-from theory.derivation import Check, Derivation, Step, check_identity, register
+from ptft.theory.derivation import Check, Derivation, Step, check_identity, register
 
 __all__ = ["l_order", "pretraining_dependence", "gamma_dependence", "positive_symbols"]
 
@@ -143,7 +143,7 @@ def conservation_mtl() -> Derivation:
     Source: [LL] (reuse-sparsity trade-off), THEORY.md section 4; derived here.
     Assumptions: beta, beta_aux > 0 (the MTL conditional penalty of ``mtl.conditional_penalty``).
     """
-    from theory import mtl
+    from ptft.theory import mtl
 
     d = mtl.conditional_penalty()
     R = _to_positive(d.expr, d.symbols)
@@ -159,7 +159,7 @@ def conservation_ptft_plotted_gamma0() -> Derivation:
 
     Source: [LL], THEORY.md section 4; derived here from ``ptft.plotted_penalty``.
     """
-    from theory import ptft
+    from ptft.theory import ptft
 
     d = ptft.plotted_penalty()
     R = _to_positive(d.expr, d.symbols).subs(_s().gamma, 0)
@@ -176,7 +176,7 @@ def conservation_ptft_exact_gamma0() -> Derivation:
     vanishes) and sqrt k = c^2 |beta_aux|, so R = q_{c^4 beta_aux^2}(beta) and R(t beta, t beta_aux) = t R.
     Source: [LL], [DL]; derived here from ``ptft.rescaled_start``.
     """
-    from theory import ptft
+    from ptft.theory import ptft
 
     s = _s()
     d = ptft.rescaled_start()
@@ -202,7 +202,7 @@ def conservation_ptft_gamma() -> Derivation:
 
     Source: THEORY.md section 4; derived here (homogeneity under (t beta, t beta_aux, sqrt(t) gamma)).
     """
-    from theory import ptft
+    from ptft.theory import ptft
 
     d = ptft.plotted_penalty()
     R = _to_positive(d.expr, d.symbols)
@@ -220,7 +220,7 @@ def conservation_ptft_exact_gamma() -> Derivation:
     Source: THEORY.md section 4; derived here: under (t beta, t beta_aux, sqrt(t) gamma), M, beta0 and
     sqrt k all scale by t, so R scales by t.
     """
-    from theory import ptft
+    from ptft.theory import ptft
 
     s = _s()
     d = ptft.rescaled_start()

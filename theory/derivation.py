@@ -165,7 +165,7 @@ def register(name: str) -> Callable[[Callable[[], Derivation]], Callable[[], Der
 
 def _load_all() -> None:
     # importing the theory package registers every module's builders
-    import theory  # noqa: F401
+    from ptft import theory  # noqa: F401
 
 
 def get(name: str) -> Derivation:

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.derivation import Check, Derivation, DerivationError, Step, check_identity, register
-from theory.symbols import S, alpha, beta, beta_pos, c, c_abs, phi, u, u0, v, v0, w_minus, w_plus, z
+from ptft.theory.derivation import Check, Derivation, DerivationError, Step, check_identity, register
+from ptft.theory.symbols import S, alpha, beta, beta_pos, c, c_abs, phi, u, u0, v, v0, w_minus, w_plus, z
 
 __all__ = [
     "flow_solution",

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 
 import sympy as sp
 
-from theory.derivation import Check, Derivation, Step, check_identity, register
+from ptft.theory.derivation import Check, Derivation, Step, check_identity, register
 
 __all__ = ["mtl_penalty_expr", "mtl_conditional_penalty_expr", "sequential_penalty_expr"]
 
@@ -349,7 +349,7 @@ def sequential_limit() -> Derivation:
     Source: derived here (uses ``ptft.general_start_flow`` / ``ptft.exact_penalty``).
     Assumptions: exactly sequential phases; gradient flow; each phase converges.
     """
-    from theory import ptft
+    from ptft.theory import ptft
 
     s = _s()
     al = s.alpha

@@ -38,7 +38,7 @@ from types import SimpleNamespace
 
 import sympy as sp
 
-from theory.derivation import Derivation, Step, check_identity, register
+from ptft.theory.derivation import Derivation, Step, check_identity, register
 
 __all__ = [
     "q_k",

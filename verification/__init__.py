@@ -4,8 +4,8 @@
 >>> report = run_claims(select_claims(["diagonal"]), RunConfig(quick=True))   # doctest: +SKIP
 >>> print(report.table())                                                      # doctest: +SKIP
 """
-from verification.registry import ClaimResult, Measurement, NotConverged, RunConfig, claim, claims, select_claims
-from verification.runner import run_claims
+from ptft.verification.registry import ClaimResult, Measurement, NotConverged, RunConfig, claim, claims, select_claims
+from ptft.verification.runner import run_claims
 
 __all__ = ["ClaimResult", "Measurement", "NotConverged", "RunConfig", "claim", "claims", "select_claims",
            "run_claims"]

@@ -29,7 +29,7 @@ def code_fingerprint() -> str:
     """SHA-256 over the source of the theory, numerics and verification packages."""
     h = hashlib.sha256()
     for name in ("theory", "numerics", "verification"):
-        spec = importlib.util.find_spec(name)
+        spec = importlib.util.find_spec(f"ptft.{name}")
         if spec is None or not spec.submodule_search_locations:
             raise RuntimeError(f"cannot locate the {name!r} package to fingerprint its source")
         root = Path(list(spec.submodule_search_locations)[0])

@@ -53,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_verify(a) -> int:
-    from verification.cache import ResultCache
-    from verification.registry import RunConfig, select_claims
-    from verification.runner import run_claims
+    from ptft.verification.cache import ResultCache
+    from ptft.verification.registry import RunConfig, select_claims
+    from ptft.verification.runner import run_claims
 
     try:
         selected = select_claims(a.only)
@@ -77,20 +77,19 @@ def _cmd_verify(a) -> int:
 
 def _cmd_list(a) -> int:
     if a.what in ("claims", "all"):
-        from verification.registry import claims
+        from ptft.verification.registry import claims
 
         print("claims:")
         for c in claims():
             tags = f"  [{', '.join(c.tags)}]" if c.tags else ""
             print(f"  {c.id:50s} {c.title}{tags}")
     if a.what in ("derivations", "all"):
-        import theory
-
+        from ptft import theory
         print("derivations:")
         for n in theory.names():
             print(f"  {n}")
     if a.what in ("figures", "all"):
-        from paper_figures import FIGURES
+        from ptft.paper_figures import FIGURES
 
         print("figures:")
         for n, mod in FIGURES.items():
@@ -100,8 +99,7 @@ def _cmd_list(a) -> int:
 
 
 def _cmd_derive(a) -> int:
-    import theory
-
+    from ptft import theory
     try:
         d = theory.get(a.name)
     except KeyError as exc:
@@ -115,7 +113,7 @@ def _cmd_derive(a) -> int:
 
 
 def _cmd_figures(a) -> int:
-    from paper_figures import FIGURES, make_all
+    from ptft.paper_figures import FIGURES, make_all
 
     try:
         written = make_all(a.out, quick=a.quick, only=a.only)

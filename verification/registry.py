@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from numerics.sweeps import to_jsonable
+from ptft.numerics.sweeps import to_jsonable
 
 __all__ = ["RunConfig", "Measurement", "ClaimResult", "Claim", "NotConverged", "claim", "get_claim", "claims",
            "select_claims"]
@@ -161,7 +161,7 @@ def claim(id: str, title: str, source: str, tags: tuple[str, ...] = ()) -> Calla
 
 
 def _load() -> None:
-    import verification.claims  # noqa: F401  (registers every claim module)
+    import ptft.verification.claims  # noqa: F401  (registers every claim module)
 
 
 def claims() -> list[Claim]:

@@ -7,7 +7,7 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verification.registry import ClaimResult, RunConfig
+from ptft.verification.registry import ClaimResult, RunConfig
 
 __all__ = ["Report"]
 

@@ -6,9 +6,9 @@ from typing import Iterable
 
 from tqdm.auto import tqdm
 
-from verification.cache import ResultCache
-from verification.registry import Claim, ClaimResult, RunConfig
-from verification.report import Report
+from ptft.verification.cache import ResultCache
+from ptft.verification.registry import Claim, ClaimResult, RunConfig
+from ptft.verification.report import Report
 
 __all__ = ["run_claims"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import data
+from ptft.numerics import data
 
 
 def test_gaussian_design_normalisations():

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import diagonal as nd
-from numerics.data import make_regression, make_regression_batch
-from numerics.separable_dual import SinhPenalty
+from ptft.numerics import diagonal as nd
+from ptft.numerics.data import make_regression, make_regression_batch
+from ptft.numerics.separable_dual import SinhPenalty
 
 
 def rel(a, b) -> float:

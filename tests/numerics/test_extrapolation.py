@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from numerics.extrapolation import neville_table, richardson_to_zero
+from ptft.numerics.extrapolation import neville_table, richardson_to_zero
 
 
 def test_cubic_in_h_is_extrapolated_exactly_with_four_points():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from numerics.mtl import (group_lasso_interpolator, group_norm, mtl_gap_vs_alpha, shared_layer_gd,
+from ptft.numerics.mtl import (group_lasso_interpolator, group_norm, mtl_gap_vs_alpha, shared_layer_gd,
                           simulate_mtl_gd)
 
 
@@ -165,7 +165,7 @@ def test_group_lasso_rejects_batches_and_bad_shapes():
 def test_conditional_penalty_is_accurate_where_the_direct_form_cancels():
     import mpmath
 
-    from numerics.mtl import conditional_penalty
+    from ptft.numerics.mtl import conditional_penalty
 
     for b, ba in ((1e-3, 1e2), (1.0, 1.0), (10.0, 1e-3), (0.0, 0.0), (-0.5, 2.0)):
         with mpmath.workdps(40):
@@ -177,7 +177,7 @@ def test_conditional_penalty_is_accurate_where_the_direct_form_cancels():
 @pytest.mark.parametrize("shared_design", [False, True])
 def test_gram_form_gives_the_direct_iterates(monkeypatch, shared_design):
     """Tasks with 2 n > d run through X^T X; iterates, step counts and residuals match the direct form."""
-    import numerics.mtl as nm
+    import ptft.numerics.mtl as nm
 
     problems = [_mtl_problem(seed=s, d=30, n_aux=50, n_main=8) for s in range(3)]
     stack = [np.stack([p[i] for p in problems]) for i in range(4)]
@@ -199,7 +199,7 @@ def test_gram_form_gives_the_direct_iterates(monkeypatch, shared_design):
 
 def test_gram_form_is_not_used_below_its_tolerance(monkeypatch):
     """With tol < GRAM_MIN_TOL every task uses the direct residual (the Gram estimate is too coarse)."""
-    import numerics.mtl as nm
+    import ptft.numerics.mtl as nm
 
     used = []
     real = nm._TaskLoss.__init__

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from numerics.ptft import (PTFTResult, dl_finetuning_start, dl_handoff_penalty, dl_pretraining_start, TwoPathwayWeights, compare_ptft_penalties, finetuning_implicit_bias,
+from ptft.numerics.ptft import (PTFTResult, dl_finetuning_start, dl_handoff_penalty, dl_pretraining_start, TwoPathwayWeights, compare_ptft_penalties, finetuning_implicit_bias,
                            finetuning_penalty, finetuning_start, handoff_penalty, plotted_penalty,
                            plotted_penalty_minimiser, plotted_penalty_value, q_W, simulate_finetuning,
                            simulate_pretraining, simulate_ptft)
@@ -218,8 +218,7 @@ def test_weights_validation():
 
 def test_dl_handoff_numerics_match_the_derivation():
     """dl_handoff_penalty is ptft.dl_handoff's Q (values), and the hand-off starts at beta0 = 0 with that M."""
-    import theory
-
+    from ptft import theory
     d = theory.get("ptft.dl_handoff")
     Q = d.lambdify()
     rng = np.random.default_rng(4)

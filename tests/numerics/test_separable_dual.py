@@ -3,8 +3,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from numerics.data import make_regression
-from numerics.separable_dual import SinhPenalty, WeightedL2Penalty, minimize_penalty_interpolation, q_function
+from ptft.numerics.data import make_regression
+from ptft.numerics.separable_dual import SinhPenalty, WeightedL2Penalty, minimize_penalty_interpolation, q_function
 
 
 def _problem(n=15, d=40, seed=0):

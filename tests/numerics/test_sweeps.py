@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from numerics.sweeps import grid, run_sweep
+from ptft.numerics.sweeps import grid, run_sweep
 
 CALLS = []
 
@@ -43,7 +43,7 @@ def test_executor_gives_the_same_results_in_order(tmp_path):
 def test_non_finite_results_are_written_as_standard_json(tmp_path):
     import json
 
-    from numerics.sweeps import to_jsonable
+    from ptft.numerics.sweeps import to_jsonable
 
     out = to_jsonable({"a": np.array([1.0, np.nan]), "b": np.float64(np.inf), "c": np.int64(3)})
     assert out == {"a": [1.0, "nan"], "b": "inf", "c": 3}

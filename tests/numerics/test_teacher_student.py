@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from numerics import teacher_student as ts
+from ptft.numerics import teacher_student as ts
 
 
 def test_lr_is_a_quarter_of_the_stability_bound_at_the_teacher_scale():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import paper_figures
-from paper_figures import conservation_law, generalisation, penalty_landscape
+from ptft import paper_figures
+from ptft.paper_figures import conservation_law, generalisation, penalty_landscape
 
 
 @pytest.mark.parametrize("module", [penalty_landscape, conservation_law])
@@ -95,7 +95,7 @@ def test_summarise_omits_and_counts_nonconverged_runs():
 
 
 def test_theory_cell_marks_failed_minimiser_missing(monkeypatch):
-    import numerics.teacher_student as ts
+    import ptft.numerics.teacher_student as ts
 
     def boom(**kw):
         raise RuntimeError("group_lasso_interpolator: solver status 'optimal_inaccurate'")
@@ -108,7 +108,7 @@ def test_theory_cell_marks_failed_minimiser_missing(monkeypatch):
 
 
 def test_rescaling_phase_renders_and_theory_tracks_gd(tmp_path, monkeypatch):
-    from paper_figures import rescaling_phase
+    from ptft.paper_figures import rescaling_phase
 
     tiny = rescaling_phase.PhaseConfig(d=40, k_aux=6, k_main=2, n_aux=48, n_main=4, seeds=(0, 1),
                                        c=(1.0, 0.1), gamma=(1e-2, 1e-3), slices=(1e-2, 1e-3))

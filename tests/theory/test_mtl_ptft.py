@@ -13,8 +13,8 @@ import sympy as sp
 from scipy.integrate import quad, solve_ivp
 from scipy.optimize import brentq, minimize, minimize_scalar
 
-import theory
-from theory import conservation, mtl, ptft
+from ptft import theory
+from ptft.theory import conservation, mtl, ptft
 
 EXPECTED = {
     "mtl.min_norm_factorisation",
@@ -317,7 +317,7 @@ def test_selection_contrast_vs_finite_difference_slopes() -> None:
 
 
 def test_selection_contrast_level_sets_and_numerics() -> None:
-    from numerics.ptft import selection_contrast, selection_contrast_level
+    from ptft.numerics.ptft import selection_contrast, selection_contrast_level
 
     d = theory.get("ptft.selection_contrast")
     rho = d.lambdify()

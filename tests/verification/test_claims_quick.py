@@ -6,7 +6,7 @@ exercised by the CLI tests.
 """
 import pytest
 
-from verification.registry import RunConfig, select_claims
+from ptft.verification.registry import RunConfig, select_claims
 
 EXPECTED_TO_PASS = ["diagonal.", "ptft.", "conservation.", "ll.rescaled_ptft_wins_on_sparse_subset",
                     "ll.rescaling_helps_on_sparse_subset"]

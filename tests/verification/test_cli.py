@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from verification.cli import main
+from ptft.verification.cli import main
 
 
 def test_verify_quick_single_claim_writes_reports(tmp_path, capsys):

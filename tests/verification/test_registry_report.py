@@ -3,10 +3,10 @@ import json
 
 import numpy as np
 
-from verification.cache import ResultCache
-from verification.registry import Claim, Measurement, NotConverged, RunConfig
-from verification.report import Report
-from verification.runner import run_claims
+from ptft.verification.cache import ResultCache
+from ptft.verification.registry import Claim, Measurement, NotConverged, RunConfig
+from ptft.verification.report import Report
+from ptft.verification.runner import run_claims
 
 
 def _measure(err, tol=1.0):

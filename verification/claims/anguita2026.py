@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics import ptft as npf
-from numerics.data import gaussian_design
-from numerics.extrapolation import richardson_to_zero
-from numerics.separable_dual import minimize_penalty_interpolation
-from verification.claims.lippl_lindsey2023 import _rel
-from verification.registry import Measurement, NotConverged, RunConfig, claim
+from ptft.numerics import ptft as npf
+from ptft.numerics.data import gaussian_design
+from ptft.numerics.extrapolation import richardson_to_zero
+from ptft.numerics.separable_dual import minimize_penalty_interpolation
+from ptft.verification.claims.lippl_lindsey2023 import _rel
+from ptft.verification.registry import Measurement, NotConverged, RunConfig, claim
 
 DL = "[DL] Anguita et al., arXiv:2602.20062"
 

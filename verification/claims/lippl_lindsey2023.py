@@ -9,12 +9,12 @@ import functools
 
 import numpy as np
 
-from numerics import mtl as nm
-from numerics import ptft as npf
-from numerics.data import gaussian_design
-from numerics.extrapolation import richardson_to_zero
-from numerics.teacher_student import generalisation_errors
-from verification.registry import Measurement, NotConverged, RunConfig, claim
+from ptft.numerics import mtl as nm
+from ptft.numerics import ptft as npf
+from ptft.numerics.data import gaussian_design
+from ptft.numerics.extrapolation import richardson_to_zero
+from ptft.numerics.teacher_student import generalisation_errors
+from ptft.verification.registry import Measurement, NotConverged, RunConfig, claim
 
 LL = "[LL] Lippl & Lindsey, arXiv:2310.02396"
 
@@ -335,8 +335,7 @@ def conservation_numeric(cfg: RunConfig) -> Measurement:
        "The l-order and pretraining dependence measured from the numerical penalties match the SymPy formulas",
        f"{LL}, Sec. 4; theory: conservation.mtl, conservation.ptft_exact_gamma0", tags=("conservation", "issue3"))
 def orders_match(cfg: RunConfig) -> Measurement:
-    import theory
-
+    from ptft import theory
     rng = cfg.rng("orders")
     npts = cfg.pick(20, 100)
     betas = np.exp(rng.uniform(np.log(1e-2), np.log(1e2), npts))

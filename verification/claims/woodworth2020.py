@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics import diagonal as nd
-from numerics.data import gaussian_design, sparse_teacher
-from verification.registry import Measurement, NotConverged, RunConfig, claim
+from ptft.numerics import diagonal as nd
+from ptft.numerics.data import gaussian_design, sparse_teacher
+from ptft.verification.registry import Measurement, NotConverged, RunConfig, claim
 
 W = "[W] Woodworth et al., COLT 2020"
 A = "[A] Azulay et al., ICML 2021"
