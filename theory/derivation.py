@@ -23,6 +23,8 @@ from typing import Callable, Iterable, Sequence
 import sympy as sp
 
 __all__ = [
+    "Definition",
+    "Display",
     "Step",
     "Check",
     "Derivation",
@@ -41,13 +43,68 @@ class DerivationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Step:
-    """One intermediate result of a derivation: a sentence and the expression it produced."""
+    """One intermediate result of a derivation: a sentence and the expression it produced.
+
+    ``description`` is prose with inline math between ``$...$`` (LaTeX); the text outside the
+    dollars is escaped when printed, so ``_``, ``%`` or ``>`` need no care there.
+    """
 
     description: str
     expr: sp.Basic
 
     def latex(self) -> str:
-        return sp.latex(self.expr)
+        """Display math of the step's expression, broken to fit the page."""
+        return _display_expr(self.expr)
+
+    def text(self) -> str:
+        """The description without LaTeX markup, and the expression in SymPy's plain notation."""
+        return f"{_plain(self.description)}: {sp.sstr(self.expr)}"
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A named quantity in a derivation's display form: ``lhs = rhs``.
+
+    ``lhs`` is a symbol (``k_d``) or an applied undefined function (``q_k(z)``), whose arguments
+    are the dummy variables of ``rhs``. ``text`` is an optional comment in prose (inline ``$...$``).
+    """
+
+    lhs: sp.Basic
+    rhs: sp.Basic
+    text: str = ""
+
+    def substitute_into(self, expr: sp.Basic) -> sp.Basic:
+        """``expr`` with every occurrence of the defined quantity replaced by its definition."""
+        if isinstance(self.lhs, sp.Symbol):
+            return expr.xreplace({self.lhs: self.rhs})
+        if isinstance(self.lhs, sp.core.function.AppliedUndef):
+            f = self.lhs.func
+            return expr.replace(f, sp.Lambda(self.lhs.args, self.rhs))
+        raise TypeError(f"Definition.lhs must be a Symbol or an applied function, got {self.lhs!r}")
+
+
+@dataclass(frozen=True)
+class Display:
+    """How a derivation's statement is printed: an equation in named quantities and their definitions.
+
+    ``statement`` uses the names; ``where`` defines them, each in terms of the symbols and the names
+    defined *after* it ("Q = sum_d q(k_d, beta_d), where q(k, z) = ... and k_d = ..."). The registry
+    checks that substituting the definitions back gives the derived statement.
+    """
+
+    statement: sp.Basic
+    where: tuple[Definition, ...] = ()
+
+    def expanded(self) -> sp.Basic:
+        """The statement with every definition substituted (last definition first, repeatedly)."""
+        expr = self.statement
+        for _ in range(len(self.where) + 1):
+            before = expr
+            for d in reversed(self.where):
+                expr = d.substitute_into(expr)
+            if expr == before:
+                break
+        return expr
 
 
 @dataclass(frozen=True)
@@ -77,7 +134,9 @@ class Derivation:
     source : the paper/section the result reproduces, or "derived here".
     steps : intermediate results, in order.
     checks : symbolic identities verified on the way.
-    notes : remarks, e.g. where the result differs from the reference note.
+    notes : remarks, e.g. where the result differs from a paper's statement.
+    display : how the statement is printed (named quantities and their definitions); when absent
+        the statement is printed as derived, broken to fit the page.
     """
 
     name: str
@@ -90,6 +149,7 @@ class Derivation:
     checks: tuple[Check, ...] = ()
     notes: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    display: Display | None = None
 
     @property
     def expr(self) -> sp.Expr:
@@ -101,23 +161,88 @@ class Derivation:
         """True when every symbolic check passed."""
         return all(c.passed for c in self.checks)
 
-    def latex(self, steps: bool = False) -> str:
-        """LaTeX of the statement; with ``steps=True`` an ``align*`` block of the whole derivation."""
-        if not steps:
-            return sp.latex(self.statement)
-        lines = [r"\begin{align*}"]
+    def latex(self, steps: bool = False, standalone: bool = False) -> str:
+        """LaTeX of the statement (display math, with its definitions), broken to fit the page.
+
+        ``steps=True`` adds the derivation's steps (prose with inline math, each followed by its
+        display); ``standalone=True`` returns a document that compiles on its own.
+        """
+        body = self.statement_latex()
+        if steps:
+            body += "\n" + self.steps_latex()
+        if standalone:
+            from ptft.theory.texbuild import standalone as _standalone
+
+            head = "%s\n\n" % _prose(f"{self.name}: {self.title}. Source: {self.source}.")
+            return _standalone(head + body)
+        return body
+
+    def statement_rows(self) -> tuple[list, list, list[str]]:
+        """Laid-out rows of the statement: (main rows, "where" rows, comments on the definitions).
+
+        Rows are ``(lhs_tex, relation, rhs_lines)`` as produced by
+        :func:`ptft.theory.latex.layout_equation`; abbreviations the layout had to introduce come
+        first among the "where" rows, then the declared definitions of :attr:`display`.
+        """
+        from ptft.theory.latex import layout_equation, tex
+
+        st = self.display.statement if self.display is not None else self.statement
+        taken = {s.name for s in self.statement.free_symbols} | {s.name for s in st.free_symbols}
+        main = _layout_relation(st, taken)
+        where: list = list(main[1:])
+        comments: list[str] = []
+        if self.display is not None:
+            for d in self.display.where:
+                where += layout_equation(d.lhs, d.rhs, taken=taken)
+                if d.text:
+                    comments.append(f"${tex(d.lhs)}$: {_prose(d.text)}")
+        return main[:1], where, comments
+
+    def statement_latex(self) -> str:
+        """Display math of the statement: the display form with "where" definitions if declared."""
+        from ptft.theory.latex import display_block
+
+        main, where, comments = self.statement_rows()
+        out = display_block(main, where, where_word="where")
+        if comments:
+            out += "\n" + "; ".join(comments) + "."
+        return out
+
+    def steps_latex(self) -> str:
+        """The derivation's steps as an enumerated list of prose lines, each with its display."""
+        if not self.steps:
+            return ""
+        items = [r"\begin{enumerate}"]
         for s in self.steps:
-            lines.append(r"&\text{%s}: & %s \\" % (_latex_text(s.description), s.latex()))
-        lines.append(r"&\text{result}: & %s" % sp.latex(self.statement))
-        lines.append(r"\end{align*}")
-        return "\n".join(lines)
+            items.append(r"\item %s:" % _prose(s.description))
+            items.append(s.latex())
+        items.append(r"\end{enumerate}")
+        return "\n".join(items)
+
+    def steps_text(self) -> str:
+        """The steps as numbered plain-text lines (``ptft derive NAME --steps``)."""
+        return "\n".join(f"  {k}. {s.text()}" for k, s in enumerate(self.steps, 1))
 
     def lambdify(self, modules: str | Sequence = "numpy") -> Callable:
         """A numerical function of :attr:`symbols` (in that order) evaluating :attr:`expr`."""
         return sp.lambdify(self.symbols, self.expr, modules=modules)
 
-    def _repr_latex_(self) -> str:  # notebooks render the statement
-        return "$" + self.latex() + "$"
+    def _repr_latex_(self) -> str:
+        """Notebooks render the statement and its definitions as one ``aligned`` display (MathJax)."""
+        main, where, _ = self.statement_rows()
+        rows = []
+        for k, (lhs, rel, rhs_lines) in enumerate(main + where):
+            if k == len(main):
+                rows.append(r"&\text{where}")
+            rows.append(f"{lhs} &{rel} {rhs_lines[0]}")
+            rows += [f"&\\quad {r}" for r in rhs_lines[1:]]
+        return "$$\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$$"
+
+    def __repr__(self) -> str:
+        st = sp.sstr(self.display.statement if self.display is not None else self.statement)
+        if len(st) > 80:
+            st = st[:77] + "..."
+        return f"<Derivation {self.name}: {self.title} | {st}>"
 
     def summary(self) -> str:
         """A plain-text description: title, statement, assumptions, source, checks."""
@@ -135,10 +260,50 @@ class Derivation:
         return "\n".join(out)
 
 
-def _latex_text(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
-        s = s.replace(a, b)
-    return s
+def _prose(s: str) -> str:
+    from ptft.theory.texbuild import prose
+
+    return prose(s)
+
+
+def _plain(s: str) -> str:
+    """Prose with inline math, for a terminal: the dollars dropped, common macros spelled out."""
+    out = s.replace("$", "")
+    for a, b in (("\\mathrm", ""), ("\\operatorname", ""), ("\\left", ""), ("\\right", ""), ("\\to", "->"),
+                 ("\\infty", "oo"), ("\\quad", " "), ("\\,", " "), ("\\", "")):
+        out = out.replace(a, b)
+    return out.replace("{", "").replace("}", "")
+
+
+def _layout_relation(st: sp.Basic, taken: set[str]) -> list:
+    from ptft.theory.latex import layout_equation
+
+    if isinstance(st, sp.Equality):
+        return layout_equation(st.lhs, st.rhs, taken=taken)
+    return layout_equation("", st, rel="", taken=taken)
+
+
+def _display_expr(expr: sp.Basic) -> str:
+    """Display math for a step's expression: an equation, a tuple/matrix (one row per entry) or a value."""
+    from ptft.theory.latex import display_block, layout_equation, tex, tex_width, MAX_WIDTH
+
+    taken = {s.name for s in getattr(expr, "free_symbols", ()) if isinstance(s, sp.Symbol)}
+    if isinstance(expr, sp.MatrixBase) and tex_width(tex(expr)) <= MAX_WIDTH:
+        return display_block([("", "", [tex(expr)])])
+    if isinstance(expr, (sp.Tuple, sp.MatrixBase)):
+        entries = list(expr) if isinstance(expr, sp.Tuple) else [expr[i, j] for i in range(expr.rows)
+                                                                   for j in range(expr.cols)]
+        if isinstance(expr, sp.Tuple) and tex_width(tex(expr)) <= MAX_WIDTH:
+            return display_block([("", "", [tex(expr)])])
+        rows: list = []
+        for k, e in enumerate(entries):
+            label = (r"(%d)" % (k + 1)) if isinstance(expr, sp.Tuple) else (r"[%d,%d]" % divmod(k, expr.cols))
+            lines = _layout_relation(e, taken) if isinstance(e, sp.Equality) else layout_equation(
+                r"\text{%s}" % label, e, rel="", taken=taken)
+            rows += lines
+        return display_block(rows[:len(rows)], ())
+    lines = _layout_relation(expr, taken)
+    return display_block(lines[:1], lines[1:])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -156,11 +321,35 @@ def register(name: str) -> Callable[[Callable[[], Derivation]], Callable[[], Der
     def deco(builder: Callable[[], Derivation]) -> Callable[[], Derivation]:
         if name in _BUILDERS:
             raise ValueError(f"derivation name {name!r} is registered twice")
-        cached = functools.lru_cache(maxsize=None)(builder)
+        @functools.wraps(builder)
+        def build() -> Derivation:
+            d = builder()
+            return _with_display_check(d) if d.display is not None else d
+
+        cached = functools.lru_cache(maxsize=None)(build)
         _BUILDERS[name] = cached
         return cached
 
     return deco
+
+
+def _with_display_check(d: Derivation) -> Derivation:
+    """``d`` with one more check: its display form, definitions substituted, equals the statement."""
+    import dataclasses
+
+    shown = d.display.expanded()
+    if isinstance(d.statement, sp.Equality) != isinstance(shown, sp.Equality):
+        raise DerivationError(f"{d.name}: display form and statement are not both equations")
+    pairs = [(shown.lhs, d.statement.lhs), (shown.rhs, d.statement.rhs)] if isinstance(shown, sp.Equality) else [
+        (shown, d.statement)]
+    checks = []
+    for k, (a, b) in enumerate(pairs):
+        if a == b:
+            continue
+        checks.append(check_identity(a, b, f"display form equals the derived statement ({'lhs' if k == 0 else 'rhs'})"))
+    if not checks:
+        checks = [Check("display form equals the derived statement (identical after substitution)", True, 0.0)]
+    return dataclasses.replace(d, checks=tuple(d.checks) + tuple(checks))
 
 
 def _load_all() -> None:

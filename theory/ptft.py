@@ -38,7 +38,7 @@ from types import SimpleNamespace
 
 import sympy as sp
 
-from ptft.theory.derivation import Derivation, Step, check_identity, register
+from ptft.theory.derivation import Definition, Derivation, Display, Step, check_identity, register
 
 __all__ = [
     "q_k",
@@ -779,7 +779,19 @@ def dl_handoff() -> Derivation:
         check_identity(lims["c_PT -> oo"], 4 * (1 + lam),
                        "c_PT -> oo: M ~ 4 c_PT (1 + lambda_PT) -> oo, lazy and pretraining-independent (regime III)"),
     ]
+    # display form, in the quantities [DL] names: c_FT = M/2 = sqrt(k_d)/2 and u = beta/c_FT
+    u_, cft_, M_ = sp.Symbol("u", real=True), sp.Symbol("c_FT", positive=True), sp.Symbol("M", positive=True)
+    display = Display(
+        sp.Eq(sp.Function("Q_DL")(s.beta, bpt, cpt, lam, g), cft_ / 2 * (1 - sp.sqrt(1 + u_**2) + u_ * sp.asinh(u_))),
+        where=(
+            Definition(u_, s.beta / cft_),
+            Definition(cft_, M_ / 2, "half the finetuning scale, $c_{\\mathrm{FT}} = \\sqrt{k_d}/2$"),
+            Definition(M_, 2 * cpt * (1 + lam) * (1 + sp.sqrt(1 + bpt**2 / cpt**2)) + g**2,
+                       "$= \\sqrt{k_d}$ of [DL], Thm 4.1"),
+        ),
+    )
     return Derivation(
+        display=display,
         name="ptft.dl_handoff",
         title="Finetuning penalty after the [DL] hand-off (pretraining init (c_PT, lambda_PT), readouts gamma/sqrt 2)",
         statement=sp.Eq(sp.Function("Q_DL")(s.beta, bpt, cpt, lam, g), Q),
