@@ -32,6 +32,7 @@ __all__ = [
     "register",
     "get",
     "names",
+    "titles",
     "all_derivations",
     "check_identity",
 ]
@@ -246,7 +247,12 @@ class Derivation:
 
     def summary(self) -> str:
         """A plain-text description: title, statement, assumptions, source, checks."""
-        out = [f"{self.name}: {self.title}", f"  {sp.sstr(self.statement)}"]
+        out = [f"{self.name}: {self.title}"]
+        if self.display is not None:
+            out.append(f"  {sp.sstr(self.display.statement)}")
+            out += [f"    where {sp.sstr(d.lhs)} = {sp.sstr(d.rhs)}" for d in self.display.where]
+        else:
+            out.append(f"  {sp.sstr(self.statement)}")
         if self.assumptions:
             out.append("  assumptions: " + "; ".join(self.assumptions))
         if self.source:
@@ -310,17 +316,21 @@ def _display_expr(expr: sp.Basic) -> str:
 # registry
 # --------------------------------------------------------------------------------------------------
 _BUILDERS: dict[str, Callable[[], Derivation]] = {}
+_TITLES: dict[str, str] = {}
 
 
-def register(name: str) -> Callable[[Callable[[], Derivation]], Callable[[], Derivation]]:
+def register(name: str, title: str | None = None) -> Callable[[Callable[[], Derivation]], Callable[[], Derivation]]:
     """Register a zero-argument builder returning a :class:`Derivation` under ``name``.
 
-    The builder runs on first :func:`get` and its result is cached.
+    The builder runs on first :func:`get` and its result is cached. ``title`` (the derivation's
+    ``title``, repeated here) lets :func:`titles` list the derivations without deriving them.
     """
 
     def deco(builder: Callable[[], Derivation]) -> Callable[[], Derivation]:
         if name in _BUILDERS:
             raise ValueError(f"derivation name {name!r} is registered twice")
+        if title is not None:
+            _TITLES[name] = title
         @functools.wraps(builder)
         def build() -> Derivation:
             d = builder()
@@ -374,6 +384,13 @@ def names() -> list[str]:
     """Registered derivation names, sorted."""
     _load_all()
     return sorted(_BUILDERS)
+
+
+def titles() -> dict[str, str]:
+    """``{name: title}`` for every registered derivation, sorted by name, without deriving anything
+    (``""`` for a derivation registered without a title)."""
+    _load_all()
+    return {n: _TITLES.get(n, "") for n in sorted(_BUILDERS)}
 
 
 def all_derivations() -> Iterable[Derivation]:

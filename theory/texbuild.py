@@ -30,7 +30,7 @@ INSTALL_HINT = ("no LaTeX engine found (pdflatex or latexmk). LaTeX is optional:
                 "BasicTeX; elsewhere TeX Live (https://tug.org/texlive/).")
 
 _TEXT_ESCAPES = {
-    "\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{",
+    "\\": r"\textbackslash{}", "_": r"\_\allowbreak{}", "=": r"=\allowbreak{}", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{",
     "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
     ">": r"\textgreater{}", "|": r"\textbar{}",
 }
@@ -63,6 +63,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{xcolor}
 \usepackage[hidelinks]{hyperref}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \newcommand{\asinh}{\operatorname{asinh}}
 \newcommand{\acosh}{\operatorname{acosh}}
 \newcommand{\atanh}{\operatorname{atanh}}
@@ -125,8 +126,8 @@ def parse_log(log: str) -> tuple[list[str], list[tuple[float, str]]]:
 
 
 def compile_pdf(tex_path: str | os.PathLike, *, engine: str | None = None, timeout: float = 300.0,
-                out_dir: str | os.PathLike | None = None) -> LatexBuild:
-    """Compile ``tex_path`` to PDF (twice with pdflatex, so references resolve; latexmk decides itself).
+                out_dir: str | os.PathLike | None = None, passes: int = 2) -> LatexBuild:
+    """Compile ``tex_path`` to PDF (``passes`` runs of pdflatex, so references resolve; latexmk decides itself).
 
     The PDF is written next to the .tex file unless ``out_dir`` is given; auxiliary files go to a
     temporary folder. Raises :class:`LatexNotFound` when no engine is installed.
@@ -144,7 +145,7 @@ def compile_pdf(tex_path: str | os.PathLike, *, engine: str | None = None, timeo
             cmds = [["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"-outdir={work}", str(tex)]]
         else:
             cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={work}", str(tex)]
-            cmds = [cmd, cmd]
+            cmds = [cmd] * max(1, int(passes))
         rc = 0
         for cmd in cmds:
             proc = subprocess.run(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
