@@ -98,7 +98,11 @@ class Display:
 
     def expanded(self) -> sp.Basic:
         """The statement with every definition substituted (last definition first, repeatedly)."""
-        expr = self.statement
+        if isinstance(self.statement, sp.Equality):  # sides apart: Eq(a, a') would collapse to True
+            return sp.Eq(self._expand(self.statement.lhs), self._expand(self.statement.rhs), evaluate=False)
+        return self._expand(self.statement)
+
+    def _expand(self, expr: sp.Basic) -> sp.Basic:
         for _ in range(len(self.where) + 1):
             before = expr
             for d in reversed(self.where):
@@ -254,15 +258,15 @@ class Derivation:
         else:
             out.append(f"  {sp.sstr(self.statement)}")
         if self.assumptions:
-            out.append("  assumptions: " + "; ".join(self.assumptions))
+            out.append("  assumptions: " + "; ".join(_plain(x) for x in self.assumptions))
         if self.source:
             out.append(f"  source: {self.source}")
         for c in self.checks:
             mark = "ok" if c.passed else "FAILED"
             num = "" if c.numeric_max_error is None else f" (numeric max error {c.numeric_max_error:.1e})"
-            out.append(f"  check [{mark}] {c.description}{num}")
+            out.append(f"  check [{mark}] {_plain(c.description)}{num}")
         if self.notes:
-            out.append(f"  note: {self.notes}")
+            out.append(f"  note: {_plain(self.notes)}")
         return "\n".join(out)
 
 
@@ -272,12 +276,33 @@ def _prose(s: str) -> str:
     return prose(s)
 
 
+_BRACED = r"\{((?:[^{}]|\{[^{}]*\})*)\}"
+
+
 def _plain(s: str) -> str:
-    """Prose with inline math, for a terminal: the dollars dropped, common macros spelled out."""
+    """Prose with inline math, for a terminal: dollars dropped, common LaTeX spelled out in ASCII.
+
+    ``$\\frac{\\beta}{2} \\operatorname{asinh}(u)$`` becomes ``(beta)/(2) asinh(u)``.
+    """
+    import re
+
+    if "$" not in s and "\\" not in s:
+        return s
     out = s.replace("$", "")
-    for a, b in (("\\mathrm", ""), ("\\operatorname", ""), ("\\left", ""), ("\\right", ""), ("\\to", "->"),
-                 ("\\infty", "oo"), ("\\quad", " "), ("\\,", " "), ("\\", "")):
+    for _ in range(4):  # nested groups, innermost first
+        out = re.sub(r"\\[dt]?frac" + _BRACED + _BRACED, r"(\1)/(\2)", out)
+        out = re.sub(r"\\sqrt" + _BRACED, r"sqrt(\1)", out)
+        out = re.sub(r"\\(?:mathrm|operatorname|text|textrm|mathit|mathbf)" + _BRACED, r"\1", out)
+        out = re.sub(r"\^" + _BRACED, lambda m: "^" + (m.group(1) if len(m.group(1)) == 1 else f"({m.group(1)})"), out)
+        out = re.sub(r"_" + _BRACED, lambda m: "_" + m.group(1), out)
+    out = re.sub(r"\\to(?![A-Za-z])", "->", out)
+    for a, b in (("\\left", ""), ("\\right", ""), ("\\infty", "oo"), ("\\quad", " "),
+                 ("\\qquad", " "), ("\\cdot", "*"), ("\\times", "x"), ("\\leq", "<="), ("\\geq", ">="),
+                 ("\\le", "<="), ("\\ge", ">="), ("\\neq", "!="), ("\\approx", "~"), ("\\sim", "~"),
+                 ("\\ll", "<<"), ("\\gg", ">>"), ("\\pm", "+-"), ("\\,", " "), ("\\;", " "), ("\\!", ""),
+                 ("\\{", "{"), ("\\}", "}"), ("\\|", "||")):
         out = out.replace(a, b)
+    out = re.sub(r"\\([A-Za-z]+)", r"\1", out)
     return out.replace("{", "").replace("}", "")
 
 

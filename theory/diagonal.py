@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ptft.theory.derivation import Check, Derivation, DerivationError, Step, check_identity, register
+from ptft.theory.derivation import (Check, Definition, Derivation, DerivationError, Display, Step, check_identity,
+                                     register)
 from ptft.theory.symbols import S, alpha, beta, beta_pos, c, c_abs, phi, u, u0, v, v0, w_minus, w_plus, z
 
 __all__ = [
@@ -90,7 +91,7 @@ def _gradient_flow_rates(model: sp.Expr, params: tuple[sp.Symbol, ...]) -> tuple
 # --------------------------------------------------------------------------------------------------
 # flow and conservation law
 # --------------------------------------------------------------------------------------------------
-@register("diagonal.flow_solution")
+@register("diagonal.flow_solution", title="Gradient flow of one diagonal coordinate in the integrated-gradient time S")
 def flow_solution() -> Derivation:
     """Closed-form gradient flow of one diagonal coordinate, ``beta = u v``, in the time ``S``.
 
@@ -143,35 +144,41 @@ def flow_solution() -> Derivation:
         check_identity(
             beta_S,
             u0 * v0 * sp.cosh(2 * S) + (u0**2 + v0**2) / 2 * sp.sinh(2 * S),
-            "beta(S) = u0 v0 cosh 2S + (u0^2+v0^2)/2 sinh 2S (THEORY.md sec. 1)",
+            "beta(S) = u0 v0 cosh 2S + (u0^2+v0^2)/2 sinh 2S",
         ),
     )
+    uv = sp.Matrix([u, v])
     steps = (
-        Step("gradient flow in the time S (rates d beta/du, d beta/dv)", sp.Tuple(*ode)),
-        Step("dsolve with u(0)=u0, v(0)=v0", sp.Matrix([by[U(S)], by[V(S)]])),
-        Step("matrix exponential of the linear system", expm),
-        Step("rewritten with hyperbolic functions", sp.Matrix([u_S, v_S])),
-        Step("u v, expanded", prod),
-        Step("beta(S) = u v, coefficients simplified", sp.Eq(beta, beta_S)),
+        Step(r"Gradient flow in the time $S$, with the rates $\partial \beta/\partial u = v$ and "
+             r"$\partial \beta/\partial v = u$",
+             sp.Eq(sp.Matrix([e.lhs for e in ode]), sp.Matrix([e.rhs for e in ode]), evaluate=False)),
+        Step(r"Solving this linear system with $u(0) = u_0$ and $v(0) = v_0$",
+             sp.Eq(uv, sp.Matrix([by[U(S)], by[V(S)]]), evaluate=False)),
+        Step(r"The same solution as the matrix exponential $\exp(S A)$ applied to $(u_0, v_0)$, where $A$ is the "
+             r"matrix with rows $(0, 1)$ and $(1, 0)$", sp.Eq(uv, expm, evaluate=False)),
+        Step(r"Rewritten with hyperbolic functions", sp.Eq(uv, sp.Matrix([u_S, v_S]), evaluate=False)),
+        Step(r"The product $\beta = uv$, expanded", sp.Eq(beta, prod)),
+        Step(r"Collecting the coefficients of $u_0 v_0$, $u_0^2$ and $v_0^2$ with the double-angle formulas",
+             sp.Eq(beta, beta_S)),
     )
     return Derivation(
         name="diagonal.flow_solution",
-        title="Gradient flow of beta = u v in the integrated-gradient time S",
+        title="Gradient flow of one diagonal coordinate in the integrated-gradient time S",
         statement=sp.Eq(sp.Matrix([u, v]), sp.Matrix([u_S, v_S]), evaluate=False),
         symbols=(S, u0, v0),
         assumptions=(
-            "u, v, u0, v0 real",
-            "S(t) = int_0^t g(s) ds with g = -dL/dbeta (same g drives u and v)",
+            r"$u$, $v$, $u_0$, $v_0$ real",
+            r"$S(t) = \int_0^t g(s)\,ds$ with $g = -\partial L/\partial\beta$; the same $g$ drives $u$ and $v$",
         ),
         source=f"{_SRC_W}, Sec. 4; {_SRC_A}, Sec. 3",
         steps=steps,
         checks=checks,
-        notes="lambdify() returns the 2x1 array [u(S), v(S)]; beta(S) is in extra['beta'].",
+        notes=r"The statement is the column $(u(S), v(S))$; the coefficient $\beta(S) = u(S)\,v(S)$ is the last step.",
         extra={"u": u_S, "v": v_S, "beta": beta_S, "ode": ode},
     )
 
 
-@register("diagonal.conserved_quantity")
+@register("diagonal.conserved_quantity", title="Conservation law: the balancedness of the weights is constant")
 def conserved_quantity() -> Derivation:
     """The balancedness ``u^2 - v^2`` is conserved by the flow and equals ``u0^2 - v0^2 = 2c``.
 
@@ -197,27 +204,31 @@ def conserved_quantity() -> Derivation:
         _require(on_flow == 0, "d/dS (u^2 - v^2) = 0 on du/dS = v, dv/dS = u (for any u, v)"),
         check_identity(u_S**2 - v_S**2, value, "u(S)^2 - v(S)^2 = u0^2 - v0^2 on the closed-form flow"),
     )
+    c_shown = sp.Mul(sp.Rational(1, 2), value, evaluate=False)  # (u0^2 - v0^2)/2, printed undistributed
     steps = (
-        Step("derivative of u^2 - v^2 along S", d_quantity),
-        Step("substituting du/dS = v, dv/dS = u", on_flow),
-        Step("value at S = 0", sp.Eq(u**2 - v**2, value)),
-        Step("definition of c", sp.Eq(c, c_def)),
+        Step(r"Derivative of $u^2 - v^2$ along the flow", sp.Eq(sp.Derivative(quantity, S), d_quantity)),
+        Step(r"Substituting $du/dS = v$ and $dv/dS = u$", sp.Eq(sp.Derivative(quantity, S), on_flow)),
+        Step(r"Hence $u^2 - v^2$ keeps its value at $S = 0$", sp.Eq(u**2 - v**2, value)),
+        Step(r"Half of it is the constant $c$", sp.Eq(c, c_shown)),
     )
+    display = Display(sp.Eq(u**2 - v**2, 2 * c), where=(Definition(c, c_shown),))
     return Derivation(
+        display=display,
         name="diagonal.conserved_quantity",
-        title="Conservation law u^2 - v^2 = u0^2 - v0^2 = 2c",
+        title="Conservation law: the balancedness of the weights is constant",
         statement=sp.Eq(u**2 - v**2, value),
         symbols=(u0, v0),
-        assumptions=("gradient flow on any loss of beta = u v", "u0, v0 real"),
+        assumptions=(r"Gradient flow on any loss $L(\beta)$ of $\beta = uv$", r"$u_0$, $v_0$ real"),
         source=f"{_SRC_W}; {_SRC_A}; {_SRC_LL}",
         steps=steps,
         checks=checks,
-        notes="c = (u0^2 - v0^2)/2 is in extra['c']; u^2 - v^2 = 2c for all S.",
+        notes=r"The balancedness $u^2 - v^2 = 2c$ holds for all $S$; $c$ and the shape $\phi$ parametrise the "
+              r"initialisation in the derivations that follow.",
         extra={"c": c_def},
     )
 
 
-@register("diagonal.beta_of_S")
+@register("diagonal.beta_of_S", title="The coefficient along the flow is a hyperbolic sine of S")
 def beta_of_S() -> Derivation:
     """``beta(S) = |c| sinh(2S + phi)`` with ``|c| = |u0^2 - v0^2|/2``, ``phi = artanh(2u0v0/(u0^2+v0^2))``.
 
@@ -267,31 +278,37 @@ def beta_of_S() -> Derivation:
         ),
         check_identity(c_abs_expr * sp.sinh(phi_expr), u0 * v0, "beta(0) = |c| sinh(phi) = u0 v0"),
     )
+    A_, B_ = sp.symbols("A B", real=True)  # display names of the two coefficients
     steps = (
-        Step("beta(S) from diagonal.flow_solution", sp.Eq(beta, beta_S)),
-        Step("ansatz R sinh(X + p), X = 2S, expanded", ansatz),
-        Step("coefficient matching: R sinh p = A, R cosh p = B", sp.Tuple(sp.Eq(coef_cosh, A), sp.Eq(coef_sinh, B))),
-        Step("B - A and B + A (both >= 0, so |A| <= B, equality iff |u0| = |v0|)", sp.Matrix([B_minus_A, B_plus_A])),
-        Step("R^2 = B^2 - A^2", sp.Eq(R, R_expr)),
-        Step("tanh p = A/B", sp.Eq(phi, phi_expr)),
-        Step("|c| from the conservation law", sp.Eq(c_abs, c_abs_expr)),
+        Step(r"The coefficient from the closed-form flow (derivation diagonal.flow_solution), "
+             r"$\beta(S) = A \cosh 2S + B \sinh 2S$", sp.Eq(beta, beta_S)),
+        Step(r"The ansatz $R \sinh(X + p)$ with $X = 2S$, expanded",
+             sp.Eq(R * sp.sinh(X + p), ansatz, evaluate=False)),
+        Step(r"Matching the coefficients of $\cosh X$ and $\sinh X$",
+             sp.Tuple(sp.Eq(coef_cosh, A), sp.Eq(coef_sinh, B))),
+        Step(r"Both $B - A$ and $B + A$ are nonnegative, so $|A|$ does not exceed $B$, and equals it only if "
+             r"$|u_0| = |v_0|$",
+             sp.Tuple(sp.Eq(B_ - sp.UnevaluatedExpr(A_), B_minus_A), sp.Eq(B_ + A_, B_plus_A))),
+        Step(r"Eliminating $p$ with $\cosh^2 p - \sinh^2 p = 1$ gives $R^2 = B^2 - A^2$", sp.Eq(R, R_expr)),
+        Step(r"Dividing, $\tanh p = A/B$: the phase $p$ is the shape $\phi$", sp.Eq(phi, phi_expr)),
+        Step(r"The amplitude is $|c|$ of the conservation law (derivation diagonal.conserved_quantity)",
+             sp.Eq(c_abs, sp.Abs(u0**2 - v0**2) / 2)),
     )
     return Derivation(
         name="diagonal.beta_of_S",
-        title="beta(S) = |c| sinh(2S + phi)",
+        title="The coefficient along the flow is a hyperbolic sine of S",
         statement=sp.Eq(beta, c_abs * sp.sinh(2 * S + phi)),
         symbols=(S, c_abs, phi),
         assumptions=(
-            "|u0| != |v0| (c != 0, |phi| < infinity)",
-            "c_abs = |u0^2 - v0^2|/2 > 0, phi = artanh(2 u0 v0/(u0^2 + v0^2)) real",
+            r"$|u_0| \ne |v_0|$, so that $c \ne 0$ and $\phi$ is finite",
+            r"$|c| = |u_0^2 - v_0^2|/2 > 0$ and $\phi = \operatorname{atanh}(2u_0v_0/(u_0^2 + v_0^2))$ real",
         ),
         source=f"{_SRC_A}, Sec. 3; {_SRC_W}",
         steps=steps,
         checks=checks,
         notes=(
-            "Degenerate case |u0| = |v0| (c = 0): phi = +-infinity and beta(S) = u0 v0 exp(+-2S) "
-            "(sign of u0 v0), not covered by this parametrisation. "
-            "extra['c_abs'] and extra['phi'] give |c| and phi in terms of u0, v0."
+            r"In the degenerate case $|u_0| = |v_0|$ ($c = 0$) the shape is $\phi = \pm\infty$ and "
+            r"$\beta(S) = u_0 v_0 e^{\pm 2S}$ (the sign of $u_0 v_0$); this parametrisation does not cover it."
         ),
         extra={"c_abs": c_abs_expr, "phi": phi_expr, "R_sqrt": R_expr},
     )
@@ -300,7 +317,7 @@ def beta_of_S() -> Derivation:
 # --------------------------------------------------------------------------------------------------
 # mirror map and implicit penalty
 # --------------------------------------------------------------------------------------------------
-@register("diagonal.mirror_map")
+@register("diagonal.mirror_map", title="Mirror map: the gradient of the penalty inverts the flow")
 def mirror_map() -> Derivation:
     """Mirror map: ``dQ/dbeta = S(beta) = (asinh(beta/|c|) - phi)/2``, the inverse of ``beta(S)``.
 
@@ -326,27 +343,30 @@ def mirror_map() -> Derivation:
         check_identity(S_beta, (sp.asinh(beta / c_abs) - phi) / 2, "S(beta) = (asinh(beta/|c|) - phi)/2"),
     )
     steps = (
-        Step("beta as a function of S (diagonal.beta_of_S)", bs.statement),
-        Step("solve beta = |c| sinh X over the reals", sp.Eq(X, inner)),
-        Step("S = (X - phi)/2", sp.Eq(S, S_beta)),
-        Step("derivative (positive: the inverse is increasing)", sp.Eq(sp.Derivative(S_beta, beta), slope)),
+        Step(r"The coefficient as a function of $S$ (derivation diagonal.beta_of_S)", bs.statement),
+        Step(r"The equation $\beta = |c| \sinh X$ has a single real solution", sp.Eq(X, inner)),
+        Step(r"With $X = 2S + \phi$, the time at which the flow reaches $\beta$",
+             sp.Eq(sp.Function("S")(beta), S_beta)),
+        Step(r"Its derivative is positive: $S(\beta)$ is increasing and $Q$ is strictly convex",
+             sp.Eq(sp.Derivative(Q(beta), (beta, 2)), slope)),
     )
     return Derivation(
         name="diagonal.mirror_map",
-        title="Mirror map grad Q(beta) = S(beta) = (asinh(beta/|c|) - phi)/2",
+        title="Mirror map: the gradient of the penalty inverts the flow",
         statement=sp.Eq(sp.Derivative(Q(beta), beta), S_beta),
         symbols=(beta, c_abs, phi),
-        assumptions=("c_abs > 0", "phi real", "square loss: S(inf) lies in the row space of X"),
+        assumptions=(r"$|c| > 0$ and $\phi$ real",
+                     r"Square loss: $S(\infty)$ lies in the row space of the data matrix $X$"),
         source=f"{_SRC_W}, Thm. 1; {_SRC_A}, Sec. 3; {_SRC_LL}",
         steps=steps,
         checks=checks,
-        notes="At the limit of the flow, grad Q(beta_inf) = S(inf) = X^T lambda: the KKT condition of "
-        "min Q(beta) s.t. X beta = y.",
+        notes=r"At the limit of the flow $Q'(\beta_\infty) = S(\infty) = X^{\top}\lambda$ (coordinatewise): the KKT "
+              r"condition of minimising $\sum_i Q(\beta_i)$ subject to $X\beta = y$.",
         extra={"S_of_beta": S_beta},
     )
 
 
-@register("diagonal.q")
+@register("diagonal.q", title="The scale-free potential q")
 def q() -> Derivation:
     """``q(z) = int_0^z asinh(s) ds = z asinh z - sqrt(1 + z^2) + 1``, the scale-free penalty.
 
@@ -369,23 +389,28 @@ def q() -> Derivation:
         check_identity(q_z, z * sp.asinh(z) - sp.sqrt(1 + z**2) + 1, "q(z) = z asinh z - sqrt(1+z^2) + 1"),
     )
     steps = (
-        Step("integrate asinh from 0 to z", sp.Eq(_q(z), sp.Integral(sp.asinh(s), (s, 0, z)))),
-        Step("result", sp.Eq(_q(z), q_z)),
-        Step("second derivative", sp.Eq(sp.Derivative(_q(z), (z, 2)), q2)),
+        Step(r"The potential whose derivative is $\operatorname{asinh}$ and which vanishes at $0$",
+             sp.Eq(_q(z), sp.Integral(sp.asinh(s), (s, 0, z)))),
+        Step(r"Integrating", sp.Eq(_q(z), q_z)),
+        Step(r"Its second derivative is positive: $q$ is strictly convex", sp.Eq(sp.Derivative(_q(z), (z, 2)), q2)),
     )
     return Derivation(
         name="diagonal.q",
-        title="q(z) = z asinh z - sqrt(1 + z^2) + 1",
+        title="The scale-free potential q",
         statement=sp.Eq(_q(z), q_z),
         symbols=(z,),
-        assumptions=("z real",),
+        assumptions=(r"$z$ real",),
         source=f"{_SRC_W}; {_SRC_A}",
         steps=steps,
         checks=checks,
+        notes=r"The function $q$ is even, $q(0) = q'(0) = 0$, $q(z) = z^2/2 + O(z^4)$ near $0$ and "
+              r"$q(z) = |z| \ln(2|z|) - |z| + 1 + O(1/|z|)$ as $|z| \to \infty$; it is twice the penalty of "
+              r"derivation diagonal.penalty at $|c| = 1$, $\phi = 0$. The potential of [W] is "
+              r"$q_{\mathrm{W}}(z) = 2q(z/2)$.",
     )
 
 
-@register("diagonal.penalty")
+@register("diagonal.penalty", title="Implicit penalty of one diagonal coordinate")
 def penalty() -> Derivation:
     """Implicit penalty ``Q(beta) = int_0^beta S(b) db = (|c| q(beta/|c|) - phi beta)/2``.
 
@@ -410,26 +435,32 @@ def penalty() -> Derivation:
         check_identity(Q_q.subs(beta, 0), 0, "Q(0) = 0"),
         _require(d2.is_positive, "d^2Q/dbeta^2 = 1/(2 sqrt(beta^2 + |c|^2)) > 0"),
     )
+    Q_named = (c_abs * _q(beta / c_abs) - phi * beta) / 2  # the statement with q kept as a name
     steps = (
-        Step("Q(beta) = int_0^beta S(b) db", sp.Eq(Q(beta), sp.Integral(mm.expr.subs(beta, b), (b, 0, beta)))),
-        Step("integrated", sp.Eq(Q(beta), Q_int)),
-        Step("in terms of q (diagonal.q)", sp.Eq(Q(beta), Q_q)),
-        Step("second derivative", sp.Eq(sp.Derivative(Q(beta), (beta, 2)), d2)),
+        Step(r"The potential with $Q' = S$ and $Q(0) = 0$, where $S$ is the mirror map "
+             r"(derivation diagonal.mirror_map)", sp.Eq(Q(beta), sp.Integral(sp.Function("S")(b), (b, 0, beta)))),
+        Step(r"Integrating $S(b) = (\operatorname{asinh}(b/|c|) - \phi)/2$", sp.Eq(Q(beta), Q_int)),
+        Step(r"In terms of the scale-free potential $q$ (derivation diagonal.q)", sp.Eq(Q(beta), Q_named)),
+        Step(r"Its second derivative is positive: $Q$ is strictly convex",
+             sp.Eq(sp.Derivative(Q(beta), (beta, 2)), d2)),
     )
+    display = Display(sp.Eq(Q(beta), Q_named), where=(Definition(_q(z), qd.expr),))
     return Derivation(
+        display=display,
         name="diagonal.penalty",
-        title="Implicit penalty Q(beta) = (|c| q(beta/|c|) - phi beta)/2",
+        title="Implicit penalty of one diagonal coordinate",
         statement=sp.Eq(Q(beta), Q_q),
         symbols=(beta, c_abs, phi),
         assumptions=(
-            "c_abs = |u0^2 - v0^2|/2 > 0",
-            "phi = artanh(2 u0 v0/(u0^2 + v0^2)) real",
-            "the flow converges to an interpolating solution (square loss)",
+            r"$|c| = |u_0^2 - v_0^2|/2 > 0$",
+            r"$\phi = \operatorname{atanh}(2u_0v_0/(u_0^2 + v_0^2))$ real",
+            r"The flow converges to an interpolating solution (square loss)",
         ),
         source=f"{_SRC_W}, Thm. 1; {_SRC_A}, Thm. 1; {_SRC_LL}",
         steps=steps,
         checks=checks,
-        notes="The multi-coordinate penalty is sum_i Q(beta_i; |c_i|, phi_i) (THEORY.md sec. 1).",
+        notes=r"With several coordinates the penalty is the sum $\sum_i Q(\beta_i; |c_i|, \phi_i)$, each coordinate "
+              r"with its own initialisation; gradient flow converges to its minimiser subject to $X\beta = y$.",
         extra={"integrated": Q_int},
     )
 
@@ -444,7 +475,7 @@ def q_expr() -> sp.Expr:
     return q().expr
 
 
-@register("diagonal.penalty_lazy_limit")
+@register("diagonal.penalty_lazy_limit", title="Lazy limit: small coefficients see a weighted l2 penalty")
 def penalty_lazy_limit() -> Derivation:
     """Lazy (kernel) limit: ``Q = -phi beta/2 + beta^2/(4|c|) - beta^4/(48|c|^3) + O(beta^6)``.
 
@@ -471,29 +502,33 @@ def penalty_lazy_limit() -> Derivation:
         ),
     )
     steps = (
-        Step("series of Q in beta at 0", ser),
-        Step("leading (kernel / weighted-l2) part", leading),
-        Step("first neglected term", sp.Eq(sp.Symbol("remainder"), rem * beta**6)),
+        Step(r"Taylor series of the penalty of derivation diagonal.penalty at $\beta = 0$", sp.Eq(Q(beta), ser)),
+        Step(r"To second order: a weighted $\ell_2$ (kernel) penalty plus a linear tilt",
+             sp.Eq(Q(beta), leading + sp.O(beta**3))),
+        Step(r"There is no $\beta^5$ term, and the first neglected term is of order $\beta^6$",
+             sp.Eq(Q(beta), poly + rem * beta**6 + sp.O(beta**7))),
     )
     return Derivation(
         name="diagonal.penalty_lazy_limit",
-        title="Lazy limit |beta| << |c|: Q ~ beta^2/(4|c|) - phi beta/2 (weighted l2)",
+        title="Lazy limit: small coefficients see a weighted l2 penalty",
         statement=sp.Eq(Q(beta), poly),
         symbols=(beta, c_abs, phi),
-        assumptions=("c_abs > 0", "|beta| << c_abs (series at beta = 0, truncated after beta^4)"),
+        assumptions=(r"$|c| > 0$", r"$|\beta| \ll |c|$: series at $\beta = 0$, truncated after $\beta^4$"),
         source=f"{_SRC_W}, Sec. 4; {_SRC_A}",
         steps=steps,
         checks=checks,
         notes=(
-            "THEORY.md sec. 1 writes Q ~ beta^2/(4|c|) for |beta| << |c|; SymPy gives the same quadratic "
-            "plus the linear tilt -phi beta/2, which vanishes only for phi = 0 (u0 v0 = 0). The statement "
-            "keeps terms through beta^4; the remainder is beta^6/(160|c|^5) + O(beta^8)."
+            r"For $\phi = 0$ ($u_0 v_0 = 0$) the leading term is the weighted $\ell_2$ penalty $\beta^2/(4|c|)$ "
+            r"of the kernel regime ([W]); a general initialisation shape adds the linear tilt $-\phi\beta/2$ ([A]). "
+            r"The statement keeps the terms through $\beta^4$; the remainder is "
+            r"$\beta^6/(160|c|^5) + O(\beta^8)$."
         ),
         extra={"leading": leading, "remainder_coefficient": rem, "order": 6},
     )
 
 
-@register("diagonal.penalty_rich_limit")
+@register("diagonal.penalty_rich_limit",
+          title="Rich limit: small initialisation gives an l1-like penalty")
 def penalty_rich_limit() -> Derivation:
     """Rich limit: ``Q = (beta log(2 beta/|c|) - beta - phi beta)/2 + |c|/2 + O(|c|^2)`` as ``|c| -> 0``.
 
@@ -521,25 +556,30 @@ def penalty_rich_limit() -> Derivation:
         _require(remainder_limit == 0, "Q - leading -> 0 as |c| -> 0+"),
         _require(next_coef == sp.Rational(1, 2), "(Q - leading)/|c| -> 1/2: next term |c|/2"),
     )
+    Q0 = sp.Function("Q_0")  # display name of the leading part
     steps = (
-        Step("series of Q in c_abs at 0 (beta > 0)", sp.series(Qp.rewrite(sp.log), c_abs, 0, 2)),
-        Step("leading part", sp.Eq(Q(beta_pos), lead)),
-        Step("limit of the remainder", sp.Eq(sp.Limit(Qp - lead, c_abs, 0, "+"), remainder_limit)),
-        Step("next term coefficient", sp.Eq(sp.Limit((Qp - lead) / c_abs, c_abs, 0, "+"), next_coef)),
+        Step(r"Series of the penalty of derivation diagonal.penalty in $|c|$ at $0$, for $\beta > 0$",
+             sp.Eq(Q(beta_pos), sp.series(Qp.rewrite(sp.log), c_abs, 0, 2))),
+        Step(r"Its leading part $Q_0$, with the logarithms combined", sp.Eq(Q0(beta_pos), lead)),
+        Step(r"The remainder vanishes as $|c| \to 0$",
+             sp.Eq(sp.Limit(Q(beta_pos) - Q0(beta_pos), c_abs, 0, "+"), remainder_limit)),
+        Step(r"Its first term is $|c|/2$",
+             sp.Eq(sp.Limit((Q(beta_pos) - Q0(beta_pos)) / c_abs, c_abs, 0, "+"), next_coef)),
     )
     return Derivation(
         name="diagonal.penalty_rich_limit",
-        title="Rich limit |c| -> 0: Q ~ (beta log(2 beta/|c|) - beta - phi beta)/2 (l1-like)",
+        title="Rich limit: small initialisation gives an l1-like penalty",
         statement=sp.Eq(Q(beta_pos), lead),
         symbols=(beta_pos, c_abs, phi),
-        assumptions=("beta > 0 fixed", "c_abs -> 0+", "phi fixed"),
+        assumptions=(r"$\beta > 0$ fixed (for $\beta < 0$ replace $\beta$ by $|\beta|$ in the logarithmic terms; "
+                     r"the tilt $-\phi\beta/2$ keeps its sign)", r"$|c| \to 0^+$ at fixed $\phi$"),
         source=f"{_SRC_W}, Sec. 4; {_SRC_A}, Sec. 4",
         steps=steps,
         checks=checks,
         notes=(
-            "THEORY.md sec. 1 gives only the leading-log form |beta| log(2|beta|/|c|)/2; SymPy adds the "
-            "O(1) x beta terms -(1 + phi) beta/2 (the -phi beta/2 tilt is the initialisation-shape effect "
-            "of [A]) and the next correction +|c|/2, i.e. the error of the statement is |c|/2 + O(|c|^2)."
+            r"To leading order $Q \approx |\beta| \ln(1/|c|)/2$, proportional to the $\ell_1$ norm ([W]). The "
+            r"statement keeps the terms of order $\beta$, $(\beta \ln 2\beta - \beta - \phi\beta)/2$, where the "
+            r"tilt $-\phi\beta/2$ is the initialisation-shape effect of [A]; its error is $|c|/2 + O(|c|^2)$."
         ),
         extra={"next_term": next_coef * c_abs},
     )
@@ -548,7 +588,7 @@ def penalty_rich_limit() -> Derivation:
 # --------------------------------------------------------------------------------------------------
 # two-pathway parametrisation and the penalty of Woodworth et al.
 # --------------------------------------------------------------------------------------------------
-@register("diagonal.two_pathway_penalty")
+@register("diagonal.two_pathway_penalty", title="Penalty of the two-pathway model of Woodworth et al.")
 def two_pathway_penalty() -> Derivation:
     """Two-pathway model ``beta = w+^2 - w-^2``, ``w+(0) = w-(0) = alpha``: penalty ``Q_2p(beta)``.
 
@@ -585,29 +625,40 @@ def two_pathway_penalty() -> Derivation:
         check_identity(Q2.subs(beta, 0), 0, "Q_2p(0) = 0"),
     )
     steps = (
-        Step("gradient flow of w+, w- in the time S", sp.Tuple(*ode)),
-        Step("dsolve with w+(0) = w-(0) = alpha", sp.Matrix([wp_S, wm_S])),
-        Step("beta = w+^2 - w-^2", sp.Eq(beta, beta_exp)),
-        Step("hyperbolic form", sp.Eq(beta, beta_S)),
-        Step("inverse (mirror map)", sp.Eq(sp.Derivative(Q_2p(beta), beta), S_beta)),
-        Step("integrated from 0", sp.Eq(Q_2p(beta), Q2)),
+        Step(r"Gradient flow of $w_+$ and $w_-$ in the time $S$, with the rates "
+             r"$\partial \beta/\partial w_{\pm} = \pm 2 w_{\pm}$",
+             sp.Eq(sp.Matrix([e.lhs for e in ode]), sp.Matrix([e.rhs for e in ode]), evaluate=False)),
+        Step(r"Its solution with $w_+(0) = w_-(0) = \alpha$",
+             sp.Eq(sp.Matrix([w_plus, w_minus]), sp.Matrix([wp_S, wm_S]), evaluate=False)),
+        Step(r"The coefficient $\beta = w_+^2 - w_-^2$", sp.Eq(beta, beta_exp)),
+        Step(r"In hyperbolic form", sp.Eq(beta, beta_S)),
+        Step(r"Inverting gives the mirror map", sp.Eq(sp.Derivative(Q_2p(beta), beta), S_beta)),
+        Step(r"Integrating from $0$", sp.Eq(Q_2p(beta), Q2)),
     )
+    qW = sp.Function("q_W")
+    display = Display(sp.Eq(Q_2p(beta), alpha**2 / 4 * qW(beta / alpha**2)),
+                      where=(Definition(qW(z), 2 - sp.sqrt(4 + z**2) + z * sp.asinh(z / 2),
+                                        "the potential of [W] (derivation diagonal.woodworth_equivalence)"),))
     return Derivation(
+        display=display,
         name="diagonal.two_pathway_penalty",
-        title="Two-pathway penalty Q_2p for beta = w+^2 - w-^2 from w+- = alpha",
+        title="Penalty of the two-pathway model of Woodworth et al.",
         statement=sp.Eq(Q_2p(beta), Q2),
         symbols=(beta, alpha),
-        assumptions=("alpha > 0", "w+(0) = w-(0) = alpha", "S(t) = int_0^t g, g = -dL/dbeta"),
+        assumptions=(r"$\alpha > 0$ and $w_+(0) = w_-(0) = \alpha$",
+                     r"$S(t) = \int_0^t g(s)\,ds$ with $g = -\partial L/\partial\beta$"),
         source=f"{_SRC_W}, Sec. 4",
         steps=steps,
         checks=checks,
-        notes="beta = 2 alpha^2 sinh(4S): the two-pathway flow runs at twice the rate of the u v flow "
-        "(see diagonal.woodworth_equivalence).",
+        notes=r"Since $\beta = 2\alpha^2 \sinh 4S$, the two-pathway flow runs at twice the rate of the $uv$ flow "
+              r"(derivation diagonal.woodworth_equivalence). With the potential $q$ of derivation diagonal.q, "
+              r"$Q_{\mathrm{2p}}(\beta) = (\alpha^2/2)\, q(\beta/(2\alpha^2))$.",
         extra={"w_plus": wp_S, "w_minus": wm_S, "beta": beta_S, "S_of_beta": S_beta},
     )
 
 
-@register("diagonal.woodworth_equivalence")
+@register("diagonal.woodworth_equivalence",
+          title="Two-pathway penalty equals a quarter of the penalty of Woodworth et al.")
 def woodworth_equivalence() -> Derivation:
     """``Q_2p(beta) = (1/4) alpha^2 q_W(beta/alpha^2)``, ``q_W(z) = 2 - sqrt(4+z^2) + z asinh(z/2)`` [W].
 
@@ -665,32 +716,55 @@ def woodworth_equivalence() -> Derivation:
                        ranges={beta: (-5.0, 5.0)}),
         check_identity(q_W, 2 * q_d.subs(z, z / 2), "q_W(z) = 2 q(z/2)", ranges={z: (-10.0, 10.0)}),
     ]
+    from ptft.theory.latex import tex
+
+    U, V = sp.Function("u"), sp.Function("v")
+    to_uv = {w_plus: (u + v) / 2, w_minus: (u - v) / 2}
+    QW, qW = sp.Function("Q_W"), sp.Function("q_W")
     steps = (
-        Step("Q_2p from diagonal.two_pathway_penalty", sp.Eq(Q_2p(beta), Q2)),
-        Step("published penalty of [W]: alpha^2 q_W(beta/alpha^2)", W),
-        Step("curvature ratio Q_2p''/Q_W''", factor),
-        Step("change of variables u = w+ + w-, v = w+ - w-: u v", sp.Eq(uu * vv, sp.expand(uu * vv))),
-        Step("flow of (u, v) in S", sp.Tuple(
-            sp.Eq(sp.Symbol("du/dS"), sp.simplify(du.subs({w_plus: (u + v) / 2, w_minus: (u - v) / 2}))),
-            sp.Eq(sp.Symbol("dv/dS"), sp.simplify(dv.subs({w_plus: (u + v) / 2, w_minus: (u - v) / 2}))),
-        )),
-        Step("initialisation (u0, v0), |c|, phi", sp.Matrix([u0_2p, v0_2p, c_abs_2p, phi_2p])),
-        Step("diagonal.penalty at |c| = 2 alpha^2, phi = 0", sp.Eq(Q(beta), Q_uv)),
-        Step("ratio diagonal.penalty / Q_2p", ratio_uv),
+        Step(r"The two-pathway penalty of derivation diagonal.two_pathway_penalty", sp.Eq(Q_2p(beta), Q2)),
+        Step(r"The published penalty of [W], $Q_{\mathrm{W}}(\beta) = \alpha^2 q_{\mathrm{W}}(\beta/\alpha^2)$",
+             sp.Eq(QW(beta), W)),
+        Step(r"The ratio of their curvatures is a positive constant (values and slopes at $\beta = 0$ agree too)",
+             sp.Eq(sp.Derivative(Q_2p(beta), (beta, 2)) / sp.Derivative(QW(beta), (beta, 2)), factor)),
+        Step(r"Change of variables $u = w_+ + w_-$, $v = w_+ - w_-$",
+             sp.Eq(u * v, w_plus**2 - sp.UnevaluatedExpr(w_minus**2))),  # printed w+^2 - w-^2
+        Step(r"In these variables the flow is the $uv$ flow at double speed, $S_{uv} = 2S$",
+             sp.Eq(sp.Matrix([U(S).diff(S), V(S).diff(S)]),
+                   sp.Matrix([sp.simplify(du.subs(to_uv)), sp.simplify(dv.subs(to_uv))]).subs({u: U(S), v: V(S)}),
+                   evaluate=False)),
+        Step(r"The start and the constants $|c|$, $\phi$ of derivation diagonal.beta_of_S",
+             sp.Tuple(*(sp.Eq(a, b, evaluate=False) for a, b in
+                        ((u0, u0_2p), (v0, v0_2p), (c_abs, c_abs_2p), (phi, phi_2p))))),
+        Step(r"The penalty of derivation diagonal.penalty at $|c| = 2 \alpha^2$, $\phi = 0$, with its potential $q$",
+             sp.Eq(Q(beta), ((c_abs * _q(beta / c_abs) - phi * beta) / 2).subs({c_abs: c_abs_2p, phi: phi_2p}))),
+        Step(r"It is a constant multiple of $Q_{\mathrm{2p}}$, since $S_{uv} = 2S$",
+             sp.Eq(Q(beta) / Q_2p(beta), ratio_uv)),
+    )
+    display = Display(
+        sp.Eq(Q_2p(beta), factor * alpha**2 * qW(beta / alpha**2)),
+        where=(Definition(Q_2p(beta), Q2, "the two-pathway penalty (derivation diagonal.two_pathway_penalty)"),
+               Definition(qW(z), q_W, "the potential of [W]")),
     )
     return Derivation(
+        display=display,
         name="diagonal.woodworth_equivalence",
-        title="Q_2p equals Woodworth et al.'s Q_alpha up to the factor 1/4",
+        title="Two-pathway penalty equals a quarter of the penalty of Woodworth et al.",
         statement=sp.Eq(Q2, factor * W, evaluate=False),
         symbols=(beta, alpha),
-        assumptions=("alpha > 0", "beta real", "constant positive factors do not change the argmin"),
+        assumptions=(r"$\alpha > 0$ and $\beta$ real",
+                     r"A constant positive factor does not change the minimiser subject to $X\beta = y$"),
         source=f"{_SRC_W}, Thm. 1",
         steps=steps,
         checks=tuple(checks),
         notes=(
-            f"Factor {factor} derived (Q_2p''/Q_W''), as expected. The u v picture: u0 = 2 alpha, v0 = 0, "
-            f"|c| = 2 alpha^2, phi = 0 and diagonal.penalty = {ratio_uv} Q_2p because S_uv = 2 S_2p. "
-            "Also q_W(z) = 2 q(z/2), i.e. alpha^2 q_W(beta/alpha^2) = 2 alpha^2 q(beta/(2 alpha^2))."
+            f"The factor ${tex(factor)}$ is derived, as the ratio of the curvatures: the gradient of the potential "
+            r"of [W] is $\operatorname{asinh}(\beta/(2\alpha^2)) = 4S$. In the $uv$ picture "
+            r"($u = w_+ + w_-$, $v = w_+ - w_-$) the start is $u_0 = 2\alpha$, $v_0 = 0$, so $|c| = 2\alpha^2$ "
+            f"and $\\phi = 0$, and the penalty of derivation diagonal.penalty is "
+            f"${tex(ratio_uv)}\\,Q_{{\\mathrm{{2p}}}}$ "
+            r"because $S_{uv} = 2S$. Also $q_{\mathrm{W}}(z) = 2q(z/2)$, i.e. "
+            r"$\alpha^2 q_{\mathrm{W}}(\beta/\alpha^2) = 2\alpha^2 q(\beta/(2\alpha^2))$."
         ),
         extra={"factor": factor, "q_W": q_W, "Q_W": W, "uv_factor": ratio_uv, "c_abs": c_abs_2p, "phi": phi_2p},
     )

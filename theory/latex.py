@@ -76,6 +76,9 @@ SYMBOL_MEANING: dict[str, str] = {
     "t": "training time",
     "a": "$|\\beta_{\\mathrm{aux}}|$ (positive)",
     "lam": "a dual variable (Lagrange multiplier)",
+    "|v|": "norm of the readout vector $(v_{\\mathrm{main}}, v_{\\mathrm{aux}})$ (MTL)",
+    "|beta|": "norm of $(\\beta_{\\mathrm{main}}, \\beta_{\\mathrm{aux}})$ (MTL)",
+    "|\\beta|": "norm of $(\\beta_{\\mathrm{main}}, \\beta_{\\mathrm{aux}})$ (MTL)",
 }
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
@@ -118,7 +121,17 @@ class _Printer(LatexPrinter):
     def _as_ordered_terms(self, expr, order=None):
         terms = list(super()._as_ordered_terms(expr, order=order))
         if len(terms) == 2 and terms[1].is_Number and terms[1].is_positive:
-            terms = [terms[1], terms[0]]
+            return [terms[1], terms[0]]
+        # a named function (q_k(beta)) leads its sum, as a mathematician writes "q_k(beta) - ..."
+        named = [t for t in terms if isinstance(t, sp.core.function.AppliedUndef)]
+        if named:
+            terms = named + [t for t in terms if t not in named]
+        # start with a positive term where there is one ("sqrt(...) - a", not "-a + sqrt(...)")
+        if terms and terms[0].could_extract_minus_sign():
+            for k, t in enumerate(terms):
+                if not t.could_extract_minus_sign():
+                    terms = [t] + terms[:k] + terms[k + 1:]
+                    break
         return terms
 
 

@@ -62,6 +62,13 @@ _SOURCE_W = "Woodworth et al., COLT 2020 [W]"
 @functools.lru_cache(maxsize=None)
 def _s() -> SimpleNamespace:
     """The symbols of this module, with the assumptions the algebra uses."""
+    from ptft.theory.latex import SYMBOL_MEANING
+
+    for name, meaning in (("K", "$|\\beta_{\\mathrm{aux}}| + \\gamma^2$, the scale of the penalty plotted in [LL]"),
+                          ("c_FT", "half the finetuning scale after the [DL] hand-off, $M/2$"),
+                          ("s_pre", "rich-limit slope of the penalty of a pretrained feature"),
+                          ("s_new", "rich-limit slope of the penalty of a new feature")):
+        SYMBOL_MEANING.setdefault(name, meaning)
     return SimpleNamespace(
         S=sp.Symbol("S", real=True),  # integrated negative gradient of the coordinate
         x=sp.Symbol("x", real=True),  # integration variable
@@ -81,11 +88,40 @@ def _s() -> SimpleNamespace:
         bp=sp.Symbol("beta", positive=True),  # beta > 0 (asymptotics; the penalties are handled by symmetry)
         t=sp.Symbol("t", positive=True),  # 1/beta in the large-beta series
         eps=sp.Symbol("epsilon", real=True),  # beta - beta0 in the small-beta series
-        wp0=sp.Symbol("w_p0", real=True),
-        vp0=sp.Symbol("v_p0", real=True),
-        wm0=sp.Symbol("w_m0", real=True),
-        vm0=sp.Symbol("v_m0", real=True),
+        wp0=sp.Symbol("w_p_0", real=True),  # starting weights of the two branches (printed w_{p,0}, ...)
+        vp0=sp.Symbol("v_p_0", real=True),
+        wm0=sp.Symbol("w_m_0", real=True),
+        vm0=sp.Symbol("v_m_0", real=True),
+        k=sp.Symbol("k", positive=True),  # k = M^2 - 4 beta0^2, for printing (sqrt k is printed sqrt(k))
+        z=sp.Symbol("z", real=True),  # argument of the named potentials q_k, q_W
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# printing helpers: named quantities of the display forms and checked equivalent forms of step results
+# --------------------------------------------------------------------------------------------------
+def _shown(form: sp.Expr, derived: sp.Expr, what: str, ranges=None, in_exp: bool = False) -> sp.Expr:
+    """``form``, a tidier way of writing ``derived`` for a step, after checking that the two are equal.
+
+    ``in_exp``: compare both sides rewritten in exponentials and expanded (quick for hyperbolic functions).
+    """
+    a, b = (sp.expand(e.rewrite(sp.exp)) for e in (form, derived)) if in_exp else (form, derived)
+    check_identity(a, b, f"printed form of {what}", ranges=ranges)
+    return form
+
+
+def _qk_definition() -> Definition:
+    """q_k(z) = sqrt(k)/4 + (z/2) asinh(2z/sqrt k) - sqrt(k + 4z^2)/4, the general-start potential."""
+    s = _s()
+    z, k = s.z, s.k
+    return Definition(sp.Function("q_k")(z), sp.sqrt(k) / 4 + z / 2 * sp.asinh(2 * z / sp.sqrt(k))
+                      - sp.sqrt(k + 4 * z**2) / 4, "the general-start potential of [DL]")
+
+
+def _qW_definition() -> Definition:
+    """q_W(z) = 2 - sqrt(4 + z^2) + z asinh(z/2), the potential of [W]."""
+    z = _s().z
+    return Definition(sp.Function("q_W")(z), 2 - sp.sqrt(4 + z**2) + z * sp.asinh(z / 2), "the potential of [W]")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -119,7 +155,8 @@ def _branch_solution(sign: int, w0: sp.Expr, v0: sp.Expr) -> tuple[sp.Expr, sp.E
     return sp.expand(sol[w(s.S)]), sp.expand(sol[v(s.S)])
 
 
-@register("ptft.general_start_flow")
+@register("ptft.general_start_flow",
+          title="Gradient-flow trajectory of a two-branch diagonal coordinate from a general start")
 def general_start_flow() -> Derivation:
     """beta(S) = beta(0) cosh 2S + (M/2) sinh 2S for one two-branch coordinate, from any start.
 
@@ -133,12 +170,23 @@ def general_start_flow() -> Derivation:
     steps = []
     wp, vp = _branch_solution(+1, s.wp0, s.vp0)
     wm, vm = _branch_solution(-1, s.wm0, s.vm0)
-    steps.append(Step("positive branch: dw_p/dt = g v_p, dv_p/dt = g w_p; dsolve in S gives w_p(S)", wp))
-    steps.append(Step("v_p(S)", vp))
-    steps.append(Step("negative branch: dw_m/dt = -g v_m, dv_m/dt = -g w_m; w_m(S)", wm))
-    steps.append(Step("v_m(S)", vm))
+    wpf, vpf, wmf, vmf = (sp.Function(n)(s.S) for n in ("w_p", "v_p", "w_m", "v_m"))
+    ch, sh = sp.cosh(s.S), sp.sinh(s.S)
+    steps.append(Step("The positive branch follows $\\dot w_p = g v_p$, $\\dot v_p = g w_p$, a linear system in "
+                      "the time $S$; solved from $(w_{p,0}, v_{p,0})$",
+                      sp.Tuple(sp.Eq(wpf, _shown(s.wp0 * ch + s.vp0 * sh, wp, "w_p(S)", in_exp=True)),
+                               sp.Eq(vpf, _shown(s.vp0 * ch + s.wp0 * sh, vp, "v_p(S)", in_exp=True)))))
+    steps.append(Step("The negative branch follows $\\dot w_m = -g v_m$, $\\dot v_m = -g w_m$; from "
+                      "$(w_{m,0}, v_{m,0})$",
+                      sp.Tuple(sp.Eq(wmf, _shown(s.wm0 * ch - s.vm0 * sh, wm, "w_m(S)", in_exp=True)),
+                               sp.Eq(vmf, _shown(s.vm0 * ch - s.wm0 * sh, vm, "v_m(S)", in_exp=True)))))
     beta_S = sp.expand(wp * vp - wm * vm)
-    steps.append(Step("beta(S) = w_p v_p - w_m v_m, expanded", beta_S))
+    c2, s2 = sp.cosh(2 * s.S), sp.sinh(2 * s.S)
+    steps.append(Step("Multiplying, with $\\cosh^2 S + \\sinh^2 S = \\cosh 2S$ and $2 \\sinh S \\cosh S = \\sinh 2S$",
+                      sp.Tuple(*(sp.Eq(f1 * f2, _shown(a0 * b0 * c2 + sg * ((a0**2 + b0**2) * s2 / 2), e1 * e2_,
+                                                         f"{f1} {f2}".replace("(S)", ""), in_exp=True))
+                                 for f1, f2, a0, b0, e1, e2_, sg in ((wpf, vpf, s.wp0, s.vp0, wp, vp, 1),
+                                                                     (wmf, vmf, s.wm0, s.vm0, wm, vm, -1))))))
 
     # collect in exp(2S): beta = P e^{2S} + N e^{-2S} + C0  ->  (P+N) cosh 2S + (P-N) sinh 2S + C0
     E = sp.Symbol("E", positive=True)
@@ -148,9 +196,8 @@ def general_start_flow() -> Derivation:
     C0 = sp.simplify(poly - P * E**2 - N * E**-2)
     coef_cosh = sp.factor(P + N)
     coef_sinh = sp.factor(P - N)
-    steps.append(Step("coefficient of cosh 2S (= P + N, with beta = P e^{2S} + N e^{-2S} + C0)", coef_cosh))
-    steps.append(Step("coefficient of sinh 2S (= P - N)", coef_sinh))
-    steps.append(Step("constant term C0", C0))
+    steps.append(Step("Hence, for $\\beta = w_p v_p - w_m v_m$ (collected in $e^{\\pm 2S}$: no constant term remains)",
+                      sp.Eq(sp.Function("beta")(s.S), coef_cosh * c2 + coef_sinh * s2 + C0)))
     beta_start = s.wp0 * s.vp0 - s.wm0 * s.vm0
     M_start = s.wp0**2 + s.vp0**2 + s.wm0**2 + s.vm0**2
     checks = [
@@ -172,15 +219,18 @@ def general_start_flow() -> Derivation:
         statement=sp.Eq(sp.Function("beta")(s.S), rhs),
         symbols=(s.S, s.beta0, s.M),
         assumptions=(
-            "gradient flow (continuous time) on any loss of beta = w_p v_p - w_m v_m",
-            "S(t) = int_0^t g, g = -dL/dbeta (for a linear model S_i is in the row space of X)",
-            "beta0 = w_p0 v_p0 - w_m0 v_m0 and M = w_p0^2+v_p0^2+w_m0^2+v_m0^2 at the start (any real weights)",
+            "Gradient flow (continuous time) on any loss of $\\beta = w_p v_p - w_m v_m$",
+            "$S(t) = \\int_0^t g\\,dt'$ with $g = -\\partial L/\\partial\\beta$ (for a linear model the vector of "
+            "the $S_i$ lies in the row space of the design $X$)",
+            "Any real start, with $\\beta_0 = w_{p,0} v_{p,0} - w_{m,0} v_{m,0}$ and "
+            "$M = w_{p,0}^2 + v_{p,0}^2 + w_{m,0}^2 + v_{m,0}^2$",
         ),
         source=f"{_SOURCE_DL}; {_SOURCE_LL}; derived here (dsolve)",
         steps=tuple(steps),
         checks=tuple(checks),
-        notes=("Each branch conserves w^2 - v^2; M >= 2|beta0| with equality only when both branches are "
-               "balanced (|w| = |v|), in which case k = M^2 - 4 beta0^2 = 0 and the penalty degenerates."),
+        notes=("Each branch conserves $w^2 - v^2$. Always $M \\ge 2|\\beta_0|$, with equality only when both "
+               "branches are balanced ($|w| = |v|$); then $k = M^2 - 4\\beta_0^2 = 0$ and the penalty of "
+               "derivation ptft.exact_penalty degenerates."),
     )
 
 
@@ -192,7 +242,7 @@ def general_start_beta_expr() -> sp.Expr:
 # --------------------------------------------------------------------------------------------------
 # ptft.exact_penalty
 # --------------------------------------------------------------------------------------------------
-@register("ptft.exact_penalty")
+@register("ptft.exact_penalty", title="Exact implicit penalty of gradient flow from a general two-branch start")
 def exact_penalty() -> Derivation:
     """Q(beta) = q_k(beta) - (beta/2) asinh(2 beta0/sqrt k), sqrt k = sqrt(M^2 - 4 beta0^2).
 
@@ -205,21 +255,24 @@ def exact_penalty() -> Derivation:
     s = _s()
     steps = []
     B = general_start_beta_expr()
-    steps.append(Step("trajectory (ptft.general_start_flow)", B))
+    Sf, Qf = sp.Function("S")(s.beta), sp.Function("Q")(s.beta)
+    steps.append(Step("The trajectory (derivation ptft.general_start_flow)", sp.Eq(sp.Function("beta")(s.S), B)))
     # amplitude-phase form: A cosh(phi) = M/2, A sinh(phi) = beta0; cosh^2 - sinh^2 = 1 eliminates phi
     A_sol = sp.solve(sp.Eq(s.A**2, (s.M / 2) ** 2 - s.beta0**2), s.A)
     A_expr = A_sol[0]
-    steps.append(Step("A cosh phi = M/2, A sinh phi = beta0; cosh^2 - sinh^2 = 1 gives A (> 0 needs M > 2|beta0|)",
-                      A_expr))
+    steps.append(Step("Write it as $\\beta(S) = A \\sinh(2S + \\phi)$, i.e. $A \\cosh \\phi = M/2$ and "
+                      "$A \\sinh \\phi = \\beta_0$; since $\\cosh^2 \\phi - \\sinh^2 \\phi = 1$ the amplitude is "
+                      "(positive when $M > 2|\\beta_0|$)", sp.Eq(s.A, A_expr)))
     # inverse of sinh: the real root of sinh(y) = z
     z = sp.Symbol("z", real=True)
     roots = sp.solve(sp.Eq(sp.sinh(s.y), z), s.y)
     real_roots = [r for r in roots
                   if all(abs(sp.im(sp.N(r.subs(z, zv)))) < 1e-12 for zv in (-3, sp.Rational(1, 3), 5))]
-    steps.append(Step("roots of sinh(y) = z", sp.Tuple(*roots)))
+    steps.append(Step("The roots of $\\sinh y = z$; only the second is real, $\\ln(z + \\sqrt{1 + z^2}) = "
+                      "\\operatorname{asinh} z$", sp.Tuple(*(sp.Eq(s.y, r) for r in roots))))
     checks = [check_identity(real_roots[0], sp.asinh(z), "the real root of sinh(y) = z is asinh(z)")]
     phi_expr = sp.asinh(s.beta0 / s.A)
-    steps.append(Step("phi from sinh phi = beta0/A", phi_expr))
+    steps.append(Step("Hence the phase, from $\\sinh \\phi = \\beta_0/A$", sp.Eq(s.phi, phi_expr)))
     # from here on, work with sqrt k = 2A (a positive symbol): M = sqrt(k + 4 beta0^2)
     M_of_k = sp.sqrt(s.sqrt_k**2 + 4 * s.beta0**2)
     checks.append(check_identity(sp.solve(sp.Eq(2 * A_expr, s.sqrt_k), s.M)[0], M_of_k,
@@ -228,16 +281,17 @@ def exact_penalty() -> Derivation:
     ampl = sp.expand_trig(s.A * sp.sinh(2 * s.S + s.phi)).subs({s.phi: phi_expr}).subs(s.A, s.sqrt_k / 2)
     checks.append(check_identity(B.subs(s.M, M_of_k), ampl, "beta(S) = A sinh(2S + phi)"))
     S_of_beta = (sp.asinh(s.beta / s.A) - phi_expr) / 2
-    steps.append(Step("inverse (mirror map) S(beta) = (asinh(beta/A) - phi)/2", S_of_beta))
+    steps.append(Step("Inverting $\\beta = A \\sinh(2S + \\phi)$ gives the mirror map", sp.Eq(Sf, S_of_beta)))
     Q_A = sp.integrate(S_of_beta.subs(s.beta, s.x), (s.x, 0, s.beta))
-    steps.append(Step("Q(beta) = int_0^beta S(x) dx", Q_A))
+    steps.append(Step("The penalty is its integral, $Q(\\beta) = \\int_0^\\beta S(x)\\,dx$", sp.Eq(Qf, Q_A)))
     Qk = sp.expand(Q_A.subs(s.A, s.sqrt_k / 2))
     mirror_k = S_of_beta.subs(s.A, s.sqrt_k / 2)
-    steps.append(Step("Q with sqrt k = 2A", Qk))
+    steps.append(Step("In terms of $\\sqrt{k} = 2A$, i.e. $k = M^2 - 4\\beta_0^2$",
+                      sp.Eq(Qf, Qk.subs(s.sqrt_k, sp.sqrt(s.k)))))
     rng = {s.beta: (-5.0, 5.0), s.beta0: (-2.0, 2.0)}
     checks += [
         check_identity(Qk, q_k(s.beta, s.sqrt_k) - s.beta / 2 * phi_k,
-                       "Q = q_k(beta) - (beta/2) asinh(2 beta0/sqrt k) (THEORY.md form)", ranges=rng),
+                       "Q = q_k(beta) - (beta/2) asinh(2 beta0/sqrt k) (the form of [DL])", ranges=rng),
         check_identity(sp.diff(Qk, s.beta), mirror_k, "dQ/dbeta = S(beta) (mirror map)", ranges=rng),
         check_identity(sp.expand_trig(B.subs(s.M, M_of_k).subs(s.S, mirror_k)), s.beta,
                        "beta(S(beta)) = beta (S is the inverse)", ranges=rng),
@@ -250,23 +304,30 @@ def exact_penalty() -> Derivation:
     sqrt_k_expr = sp.sqrt(s.M**2 - 4 * s.beta0**2)
     Q = Qk.subs(s.sqrt_k, sqrt_k_expr)
     mirror = mirror_k.subs(s.sqrt_k, sqrt_k_expr)
+    qk = _qk_definition()
+    display = Display(
+        sp.Eq(Qf, qk.lhs.func(s.beta) - s.beta / 2 * sp.asinh(2 * s.beta0 / sp.sqrt(s.k))),
+        where=(qk, Definition(s.k, s.M**2 - 4 * s.beta0**2, "positive unless both branches start balanced")),
+    )
     return Derivation(
+        display=display,
         name="ptft.exact_penalty",
         title="Exact implicit penalty of gradient flow from a general two-branch start",
         statement=sp.Eq(sp.Function("Q")(s.beta), Q),
         symbols=(s.beta, s.beta0, s.M),
         assumptions=(
-            "M > 2|beta0| (k > 0): not both branches exactly balanced",
-            "gradient flow converges to an interpolator X beta = y; S in the row space of X",
-            "normalisation Q(0) = 0; the implicit bias is argmin_{X beta = y} sum_i Q(beta_i; beta0_i, M_i)",
+            "$M > 2|\\beta_0|$, i.e. $k > 0$: the two branches do not both start balanced",
+            "Gradient flow converges to an interpolator of $X\\beta = y$, and $S$ lies in the row space of $X$",
+            "Normalisation $Q(0) = 0$; the implicit bias is $\\operatorname{argmin}_{X\\beta = y} \\sum_i "
+            "Q(\\beta_i; \\beta_{0,i}, M_i)$",
         ),
-        source=f"THEORY.md section 3; {_SOURCE_DL}; derived here (solve + integrate)",
+        source=f"{_SOURCE_DL}; derived here (solve and integrate)",
         steps=tuple(steps),
         checks=tuple(checks),
-        notes=("Agrees with THEORY.md section 3. Q(beta0) = (sqrt k - M)/4 <= 0 is the minimum, not 0: Q is negative "
-               "between 0 and about 2 beta0, so log Q (the l-order) is singular there; the Bregman form "
-               "Q(beta) - Q(beta0) is >= 0 and is the same penalty up to a constant. extra['Q_k'] is Q in the "
-               "symbols (beta, beta_0, sqrt_k)."),
+        notes=("Agrees with the general-start penalty of [DL]. Its minimum is at the start, "
+               "$Q(\\beta_0) = (\\sqrt{k} - M)/4 \\le 0$, not at 0: Q is negative between 0 and about "
+               "$2\\beta_0$, so $\\log Q$ (and the l-order) is singular there. The Bregman form "
+               "$Q(\\beta) - Q(\\beta_0) \\ge 0$ is the same penalty up to a constant."),
         extra={"mirror_map": mirror, "sqrt_k": sqrt_k_expr, "phi": phi_k.subs(s.sqrt_k, sqrt_k_expr),
                "Q_k": Qk, "mirror_map_k": mirror_k, "symbols_k": (s.beta, s.beta0, s.sqrt_k)},
     )
@@ -301,7 +362,8 @@ def mirror_map_expr(beta: sp.Expr | None = None, beta0: sp.Expr | None = None,
 # --------------------------------------------------------------------------------------------------
 # ptft.rescaled_start
 # --------------------------------------------------------------------------------------------------
-@register("ptft.rescaled_start")
+@register("ptft.rescaled_start",
+          title="Exact finetuning penalty after the [LL] hand-off (first layer rescaled by c, readouts reset to gamma)")
 def rescaled_start() -> Derivation:
     """R_exact(beta; beta_aux, c, gamma): the exact finetuning penalty after the [LL] hand-off.
 
@@ -317,8 +379,10 @@ def rescaled_start() -> Derivation:
     # pretraining: balanced start (w = v = alpha) conserves w^2 - v^2 = 0; the fit gives w v = |beta_aux|
     wpt, vpt = sp.symbols("w_pt v_pt", positive=True)
     sol = sp.solve([sp.Eq(wpt**2 - vpt**2, 0), sp.Eq(wpt * vpt, s.a)], [wpt, vpt], dict=True)[0]
-    steps.append(Step("pretraining: w^2 - v^2 = 0 (balanced init) and w v = |beta_aux| give w", sol[wpt]))
-    steps.append(Step("and v", sol[vpt]))
+    w_, v_ = sp.symbols("w v", positive=True)
+    steps.append(Step("Pretraining from a small balanced start conserves $w^2 - v^2 = 0$; fitting "
+                      "$w v = |\\beta_{\\mathrm{aux}}| = a$, the active branch ends at",
+                      sp.Tuple(sp.Eq(w_, sol[wpt]), sp.Eq(v_, sol[vpt]))))
     w_act = sol[wpt]
     # hand-off, beta_aux > 0: positive branch active; beta_aux < 0: negative branch active
     cases = {}
@@ -327,8 +391,10 @@ def rescaled_start() -> Derivation:
         M_ = sp.expand(wp**2 + vp**2 + wm**2 + vm**2)
         b0 = sp.expand(wp * vp - wm * vm)
         cases[sign] = (M_, b0)
-        steps.append(Step(f"hand-off for sign(beta_aux) = {sign:+d}: M", M_))
-        steps.append(Step(f"hand-off for sign(beta_aux) = {sign:+d}: beta0", b0))
+        branch = ("positive branch active, $w_p = c \\sqrt{a}$, $w_m = 0$" if sign > 0 else
+                  "negative branch active, $w_p = 0$, $w_m = c \\sqrt{a}$")
+        steps.append(Step(f"Hand-off for $\\beta_{{\\mathrm{{aux}}}} = {'' if sign > 0 else '-'}a$ ({branch}; both "
+                          "readouts reset to $\\gamma$)", sp.Tuple(sp.Eq(s.M, M_), sp.Eq(s.beta0, b0))))
     M_gen = s.c**2 * sp.Abs(s.beta_aux) + 2 * s.gamma**2
     b0_gen = s.c * s.gamma * sp.sign(s.beta_aux) * sp.sqrt(sp.Abs(s.beta_aux))
     checks = []
@@ -337,37 +403,47 @@ def rescaled_start() -> Derivation:
         checks.append(check_identity(b0_gen.subs(s.beta_aux, sign * s.a), b0, f"beta0 for sign {sign:+d}"))
     k = sp.factor(sp.expand(M_gen**2 - 4 * b0_gen**2))
     k = sp.simplify(k)
-    steps.append(Step("k = M^2 - 4 beta0^2", k))
+    steps.append(Step("Hence, for either sign, $k = M^2 - 4\\beta_0^2$ is", sp.Eq(s.k, k)))
     checks.append(check_identity(k, s.c**4 * s.beta_aux**2 + 4 * s.gamma**4,
-                                 "k = c^4 beta_aux^2 + 4 gamma^4 (THEORY.md)"))
+                                 "k = c^4 beta_aux^2 + 4 gamma^4"))
     skk = sp.sqrt(k)
     R = exact_penalty_k_expr(s.beta, b0_gen, skk)
-    steps.append(Step("R_exact = Q(beta; beta0, sqrt k) (ptft.exact_penalty)", R))
+    steps.append(Step("The finetuning penalty is that of derivation ptft.exact_penalty at this start",
+                      sp.Eq(sp.Function("R_exact")(s.beta), exact_penalty_k_expr(s.beta, s.beta0, sp.sqrt(s.k)))))
     rng = {s.beta: (-4.0, 4.0), s.beta_aux: (-3.0, 3.0), s.gamma: (0.05, 1.5)}
     checks.append(check_identity(
         R, q_k(s.beta, skk) - s.beta / 2 * sp.asinh(2 * b0_gen / skk),
         "R_exact = q_k(beta) - (beta/2) asinh(2 c gamma sign(beta_aux) sqrt|beta_aux| / sqrt k)", ranges=rng))
     checks.append(check_identity(R.subs({s.beta: -s.beta, s.beta_aux: -s.beta_aux}), R,
                                  "sign symmetry R(-beta; -beta_aux) = R(beta; beta_aux)", ranges=rng))
+    display = Display(
+        sp.Eq(sp.Function("R_exact")(s.beta, s.beta_aux, s.c, s.gamma),
+              sp.Function("q_k")(s.beta) - s.beta / 2 * sp.asinh(2 * s.beta0 / sp.sqrt(s.k))),
+        where=(_qk_definition(),
+               Definition(s.k, s.c**4 * s.beta_aux**2 + 4 * s.gamma**4,
+                          "equal to $M^2 - 4\\beta_0^2$ with $M = c^2|\\beta_{\\mathrm{aux}}| + 2\\gamma^2$"),
+               Definition(s.beta0, b0_gen, "the coefficient at the start of finetuning")),
+    )
     return Derivation(
+        display=display,
         name="ptft.rescaled_start",
-        title="Exact finetuning penalty after the [LL] hand-off (first layer x c, readouts reset to gamma)",
+        title="Exact finetuning penalty after the [LL] hand-off (first layer rescaled by c, readouts reset to gamma)",
         statement=sp.Eq(sp.Function("R_exact")(s.beta, s.beta_aux, s.c, s.gamma), R),
         symbols=(s.beta, s.beta_aux, s.c, s.gamma),
         assumptions=(
-            "pretraining from a small balanced init (w = v = alpha -> 0) converged: active branch w = v = "
-            "sqrt|beta_aux|, inactive branch's first layer -> 0 (it decays like alpha e^{-S})",
-            "finetuning: first layer multiplied by c > 0, both readouts reset to gamma >= 0",
-            "at gamma = 0 and beta_aux = 0 the coordinate is a saddle (M = 0): excluded",
+            "Pretraining from a small balanced start ($w = v = \\alpha \\to 0$) has converged: the active branch "
+            "holds $w = v = \\sqrt{|\\beta_{\\mathrm{aux}}|}$, the first layer of the inactive one is 0 (it decays "
+            "like $\\alpha e^{-S}$)",
+            "Finetuning multiplies the first layer by $c > 0$ and resets both readouts to $\\gamma \\ge 0$",
+            "$\\gamma = 0$ with $\\beta_{\\mathrm{aux}} = 0$ is excluded: the coordinate is then a saddle ($M = 0$)",
         ),
-        source=f"{_SOURCE_LL} (hand-off, rescaling c); THEORY.md section 3; derived here",
+        source=f"{_SOURCE_LL} (hand-off, rescaling c); derived here",
         steps=tuple(steps),
         checks=tuple(checks),
-        notes=("k = M^2 - 4 beta0^2 = c^4 beta_aux^2 + 4 gamma^4 agrees with THEORY.md; "
-               "beta0 = c gamma sign(beta_aux) sqrt|beta_aux| agrees. R_exact depends on c only through "
-               "c^2|beta_aux|. "
-               "With a finite pretraining init alpha the inactive branch keeps w ~ alpha^2/sqrt|beta_aux| "
-               "(see mtl.sequential_limit for the exact finite-alpha bookkeeping)."),
+        notes=("The penalty depends on c only through $c^2|\\beta_{\\mathrm{aux}}|$. With a finite pretraining "
+               "initialisation $\\alpha$ the inactive branch keeps a first-layer weight of about "
+               "$\\alpha^2/\\sqrt{|\\beta_{\\mathrm{aux}}|}$; derivation mtl.sequential_limit does the exact "
+               "finite-$\\alpha$ bookkeeping."),
         extra={"M": M_gen, "beta0": b0_gen, "sqrt_k": skk},
     )
 
@@ -390,7 +466,8 @@ def _large_beta_series(expr: sp.Expr, bp: sp.Symbol, order: int = 2) -> sp.Expr:
     return sp.expand(sp.expand_log(ser.subs(t, 1 / bp), force=True))
 
 
-@register("ptft.plotted_penalty")
+@register("ptft.plotted_penalty",
+          title="The PT+FT penalty plotted in [LL], its limits and its distance to the exact penalty")
 def plotted_penalty() -> Derivation:
     """R_FT(beta) = K q_W(2 beta/K), K = |beta_aux| + gamma^2: the approximation [LL] plot.
 
@@ -404,12 +481,19 @@ def plotted_penalty() -> Derivation:
     steps = []
     K = sp.Abs(s.beta_aux) + s.gamma**2
     M_sur, b0_sur = 4 * (K / 2), sp.Integer(0)  # two balanced branches, w^2 = v^2 = K/2 each
-    steps.append(Step("surrogate start: both branches w^2 = v^2 = K/2, so M = 4 (K/2)", M_sur))
+    RFT = sp.Function("R_FT")(s.beta)
+    steps.append(Step("Surrogate start: both branches balanced with $w^2 = v^2 = K/2$, $K = |\\beta_{\\mathrm{aux}}| + "
+                      "\\gamma^2$, so that $\\beta_0 = 0$ and", sp.Eq(s.M, M_sur)))
     Q_sur = exact_penalty_expr(s.beta, b0_sur, M_sur)
-    steps.append(Step("exact penalty of the surrogate (ptft.exact_penalty, beta0 = 0)", Q_sur))
+    Q_sur_K = exact_penalty_expr(s.beta, b0_sur, 2 * s.K)
+    check_identity(Q_sur_K.subs(s.K, K), Q_sur, "printed form of the surrogate penalty")
+    steps.append(Step("Its exact penalty (derivation ptft.exact_penalty with $\\beta_0 = 0$, $\\sqrt{k} = M = 2K$)",
+                      sp.Eq(sp.Function("Q_sur")(s.beta), Q_sur_K)))
     R = sp.simplify(4 * Q_sur)
-    steps.append(Step("[LL] normalisation: R_FT = 4 Q_surrogate (= 2 x [W]'s alpha^2 q_W(beta/alpha^2), alpha^2 = "
-                      "K/2)", R))
+    R_K = sp.expand(4 * Q_sur_K)
+    check_identity(R_K.subs(s.K, K), R, "printed form of R_FT in K")
+    steps.append(Step("The normalisation of [LL] is four times this (twice the $\\alpha^2 q_W(\\beta/\\alpha^2)$ of "
+                      "[W] at $\\alpha^2 = K/2$)", sp.Eq(RFT, R_K)))
     rng = {s.beta: (-4.0, 4.0), s.beta_aux: (-3.0, 3.0), s.gamma: (0.0, 1.5)}
     checks = [check_identity(R, K * q_W(2 * s.beta / K), "R_FT = K q_W(2 beta/K) (the form [LL] plot)", ranges=rng)]
     # limits, with beta > 0 and K a positive symbol (R_FT is even in beta)
@@ -417,8 +501,14 @@ def plotted_penalty() -> Derivation:
     checks.append(check_identity(R.subs({s.beta_aux: s.K, s.gamma: 0, s.beta: s.bp}), RK, "R_FT in terms of K"))
     small = sp.series(RK, s.bp, 0, 5).removeO()
     large = _large_beta_series(RK, s.bp, 2)
-    steps.append(Step("small beta (series about 0)", small))
-    steps.append(Step("large beta (series at infinity, beta > 0)", large))
+    steps.append(Step("For small $\\beta$ (series about 0): weighted $\\ell_2$",
+                      sp.Eq(sp.Function("R_FT")(s.bp),
+                            _shown(s.bp**2 / s.K * (1 - s.bp**2 / (12 * s.K**2)), small, "the small-beta series")
+                            + sp.O(s.bp**6))))
+    large_form = 2 * s.bp * (sp.log(2 * s.bp / s.K) - 1) + 2 * s.K - s.K**2 / (2 * s.bp)
+    check_identity(sp.expand(sp.expand_log(large_form, force=True)), large, "printed form of the large-beta series")
+    steps.append(Step("For large $\\beta > 0$ (series at infinity; $R_{\\mathrm{FT}}$ is even): $\\ell_1$ with a "
+                      "logarithmic weight", sp.Eq(sp.Function("R_FT")(s.bp), large_form + sp.O(s.bp**-2, (s.bp, sp.oo)))))
     checks.append(check_identity(small.coeff(s.bp, 2), 1 / s.K, "small-beta: R_FT ~ beta^2/(|beta_aux| + gamma^2)"))
     lead = sp.expand(large - large.subs(sp.log(s.bp), 0).coeff(s.bp, 0) - sp.expand(large).coeff(s.bp, -1) / s.bp)
     checks.append(check_identity(lead, sp.expand_log(2 * s.bp * (sp.log(2 * s.bp / s.K) - 1), force=True),
@@ -441,16 +531,26 @@ def plotted_penalty() -> Derivation:
     checks.append(check_identity(curv_plot, 2 / K, "curvature of R_FT at its minimiser 0: 2/K"))
     checks.append(check_identity(curv_ex, 1 / M1, "curvature of R_exact (c = 1) at its minimiser beta0: 1/M",
                                  ranges={s.beta_aux: (-3.0, 3.0)}))
-    steps.append(Step("curvature ratio (R_FT/4) / R_exact at the minimisers, c = 1",
-                      sp.simplify(curv_plot / 4 / curv_ex)))
+    steps.append(Step("At $c = 1$ the curvatures at the minimisers are $R_{\\mathrm{FT}}''(0) = 2/K$ and "
+                      "$R_{\\mathrm{exact}}''(\\beta_0) = 1/M$ with $M = |\\beta_{\\mathrm{aux}}| + 2\\gamma^2$; the "
+                      "ratio of the first over four to the second is",
+                      _shown((sp.Abs(s.beta_aux) + 2 * s.gamma**2) / sp.Mul(2, sp.Abs(s.beta_aux) + s.gamma**2,
+                                                                            evaluate=False),
+                             sp.simplify(curv_plot / 4 / curv_ex), "the curvature ratio",
+                             ranges={s.beta_aux: (-3.0, 3.0)})))
     # large-beta slope (per unit |beta|, beta -> +oo, beta_aux > 0) of R_FT/4 minus that of R_exact
     slope_plot = sp.diff(R, s.beta) / 4
     slope_ex = sp.diff(Rex, s.beta)
     gap = sp.limit((slope_ex - slope_plot).subs({s.beta_aux: s.a, s.gamma: s.gp}).rewrite(sp.log), s.beta, sp.oo)
     gap = sp.simplify(gap)
-    steps.append(Step("lim_{beta->oo} [R_exact'(beta) - R_FT'(beta)/4], beta_aux = a > 0, gamma > 0", gap))
+    gap_form = _shown(sp.log(sp.Mul(2, s.a + s.gp**2, evaluate=False) / ((sp.sqrt(s.a) + s.gp) ** 2 + s.gp**2)) / 2,
+                      gap, "the rich slope gap")
+    steps.append(Step("In the rich limit the slope of $R_{\\mathrm{exact}}$ (at $c = 1$) exceeds that of "
+                      "$R_{\\mathrm{FT}}/4$: for $\\beta_{\\mathrm{aux}} = a > 0$ and $\\gamma > 0$, "
+                      "$\\lim_{\\beta \\to \\infty} (R_{\\mathrm{exact}}'(\\beta) - R_{\\mathrm{FT}}'(\\beta)/4)$ is",
+                      gap_form))
     gap0 = sp.limit(gap, s.gp, 0, "+")
-    steps.append(Step("... as gamma -> 0 (a constant: ln 2 / 2)", gap0))
+    steps.append(Step("As $\\gamma \\to 0$ this tends to a constant", gap0))
     checks.append(check_identity(gap0, sp.log(2) / 2, "gamma -> 0: exact slope exceeds plotted/4 by (ln 2)/2"))
 
     # numbers (mpmath via evalf)
@@ -465,39 +565,39 @@ def plotted_penalty() -> Derivation:
             args = (mpmath.mpf(b), mpmath.mpf(ba), mpmath.mpf(g))
             rp, re_ = f_plot(*args), f_ex(*args)
             rows.append((b, ba, g, float(rp), float(re_), float(rp / re_) if re_ != 0 else float("nan")))
-    table = "; ".join(f"(beta={b}, beta_aux={ba}, gamma={g}): R_FT={rp:.4g}, R_exact={re_:.4g}, ratio={r:.3f}"
-                      for b, ba, g, rp, re_, r in rows)
+    table = "; ".join(f"({b}, {ba}, {g}): {rp:.4g} against {re_:.4g}, ratio {r:.3f}" for b, ba, g, rp, re_, r in rows)
     notes = (
-        "Normalisation: for a new feature (beta_aux = 0) R_FT = 4 R_exact exactly, so R_FT/4 is the comparable "
-        "scale. "
-        "R_FT = 4 x (exact penalty of a surrogate start with both branches balanced at "
-        "w^2 = v^2 = K/2, beta0 = 0), i.e. sqrt k_plot = 2K = 2(|beta_aux| + gamma^2) against the true "
-        "sqrt k = sqrt(beta_aux^2 + 4 gamma^4) (c = 1), and the plotted form drops the linear term "
-        "(beta/2) asinh(2 beta0/sqrt k). At gamma = 0 the two are related exactly by "
-        "R_FT(beta; beta_aux) = 4 R_exact(beta; 2 beta_aux): the plotted penalty is the exact one with |beta_aux| "
-        "doubled, which is NOT a constant factor (the ratio R_FT/R_exact runs from 2 at small beta to 4 x (1 + "
-        "O(1/log beta)) "
-        "at large beta), so the argmin can differ. Where they coincide: both are quadratic about their minimiser "
-        "with curvature ~ 1/|beta_aux| as gamma -> 0 (plotted 2/K, exact 1/M: ratio (R_FT/4)/R_exact = M/(2K) = "
-        "(|beta_aux| + 2 gamma^2)/(2(|beta_aux| + gamma^2)), which is beta_aux-dependent unless gamma = 0); both "
-        "grow like "
-        "|beta| log|beta| with per-unit slope (1/2) ln|beta| + O(1) after dividing R_FT by 4, and for a new feature "
-        "(beta_aux = 0) the large-beta slopes of R_FT/4 and R_exact coincide (K = gamma^2, sqrt k = 2 gamma^2, "
-        "beta0 = 0); "
-        "for a pretrained feature with gamma -> 0 the exact slope is larger by (ln 2)/2 (step above), so the "
-        "plotted penalty overstates the new-vs-pretrained slope gap by (ln 2)/2. Minimisers differ: "
-        "R_FT is minimal at 0, R_exact at beta0 = c gamma sign(beta_aux) sqrt|beta_aux|. Values (mpmath, c = 1): "
-        + table
+        "The plotted penalty is four times the exact penalty of a surrogate start, both branches balanced at "
+        "$w^2 = v^2 = K/2$ with $\\beta_0 = 0$: its scale is $\\sqrt{k} = 2K = 2(|\\beta_{\\mathrm{aux}}| + \\gamma^2)$ "
+        "instead of the true $\\sqrt{\\beta_{\\mathrm{aux}}^2 + 4\\gamma^4}$ (at $c = 1$), and it drops the linear term "
+        "$(\\beta/2)\\operatorname{asinh}(2\\beta_0/\\sqrt{k})$. For a new feature ($\\beta_{\\mathrm{aux}} = 0$) "
+        "$R_{\\mathrm{FT}} = 4R_{\\mathrm{exact}}$ exactly, so $R_{\\mathrm{FT}}/4$ is the comparable scale. At "
+        "$\\gamma = 0$ the two are related exactly by $R_{\\mathrm{FT}}(\\beta; \\beta_{\\mathrm{aux}}) = "
+        "4R_{\\mathrm{exact}}(\\beta; 2\\beta_{\\mathrm{aux}})$: the plotted penalty is the exact one with "
+        "$|\\beta_{\\mathrm{aux}}|$ doubled. That is not a constant factor (the ratio runs from 2 at small $\\beta$ to "
+        "about 4 at large $\\beta$), so the minimisers of the two can differ. Where they agree: both are quadratic "
+        "about their minimiser with curvature of order $1/|\\beta_{\\mathrm{aux}}|$ as $\\gamma \\to 0$, and both grow "
+        "like $|\\beta| \\log|\\beta|$ with slope $\\tfrac12 \\ln|\\beta| + O(1)$ per unit after dividing "
+        "$R_{\\mathrm{FT}}$ by four; for a new feature the rich slopes coincide. For a pretrained feature with "
+        "$\\gamma \\to 0$ the exact slope is larger by $\\tfrac12 \\ln 2$, so the plotted penalty overstates the "
+        "slope gap between new and pretrained features by $\\tfrac12 \\ln 2$. The minimisers differ: "
+        "$R_{\\mathrm{FT}}$ is minimal at 0, $R_{\\mathrm{exact}}$ at $\\beta_0$. Values of $R_{\\mathrm{FT}}$ against "
+        "$R_{\\mathrm{exact}}$ at $c = 1$ (mpmath) for $(\\beta, \\beta_{\\mathrm{aux}}, \\gamma)$ = "
+        + table + "."
     )
+    display = Display(sp.Eq(sp.Function("R_FT")(s.beta, s.beta_aux, s.gamma),
+                            s.K * sp.Function("q_W")(2 * s.beta / s.K)),
+                      where=(_qW_definition(), Definition(s.K, K)))
     return Derivation(
+        display=display,
         name="ptft.plotted_penalty",
-        title="The PT+FT penalty [LL] plot, K q_W(2 beta/K), its limits and its distance to the exact penalty",
+        title="The PT+FT penalty plotted in [LL], its limits and its distance to the exact penalty",
         statement=sp.Eq(sp.Function("R_FT")(s.beta, s.beta_aux, s.gamma), R),
         symbols=(s.beta, s.beta_aux, s.gamma),
         assumptions=(
-            "approximation: the finetuning start replaced by two balanced branches with w^2 = v^2 = K/2, "
-            "K = |beta_aux| + gamma^2, beta0 = 0 (the [LL] plotted form); comparison with R_exact at c = 1",
-            "series: beta > 0 (R_FT is even in beta), K > 0",
+            "Approximation: the finetuning start is replaced by two balanced branches with $w^2 = v^2 = K/2$ and "
+            "$\\beta_0 = 0$ (the form plotted in [LL]); the comparison with $R_{\\mathrm{exact}}$ is at $c = 1$",
+            "Series: $\\beta > 0$ ($R_{\\mathrm{FT}}$ is even in $\\beta$) and $K > 0$",
         ),
         source=f"{_SOURCE_LL} (plotted penalty); {_SOURCE_W} (q_W); derived here as a surrogate-start penalty",
         steps=tuple(steps),
@@ -518,7 +618,7 @@ def plotted_penalty_expr(beta: sp.Expr | None = None, beta_aux: sp.Expr | None =
 # --------------------------------------------------------------------------------------------------
 # ptft.exact_limits
 # --------------------------------------------------------------------------------------------------
-@register("ptft.exact_limits")
+@register("ptft.exact_limits", title="Lazy and rich limits of the exact PT+FT penalty")
 def exact_limits() -> Derivation:
     """Rich limit Q ~ (|beta|/2)(ln(4|beta|/sqrt k) - 1) - (beta/2) asinh(2 beta0/sqrt k) + sqrt k/4, |beta| >> sqrt k.
 
@@ -538,7 +638,13 @@ def exact_limits() -> Derivation:
     ser = sp.series(Qk.subs(s.beta, s.beta0 + s.eps), s.eps, 0, 4).removeO()
     cs = [sp.simplify(ser.coeff(s.eps, j)) for j in range(4)]
     small = sum(cj * (s.beta - s.beta0) ** j for j, cj in enumerate(cs))
-    steps.append(Step("series about beta0 to third order (sqrt k form)", small))
+    Qf, rk = sp.Function("Q")(s.beta), sp.sqrt(s.k)
+    small_form = ((rk - s.M) / 4 + (s.beta - s.beta0) ** 2 / (2 * s.M)
+                  * (1 - 4 * s.beta0 * (s.beta - s.beta0) / (3 * s.M**2)))
+    check_identity(small_form.subs(s.M, M_of_k).subs(s.k, s.sqrt_k**2), small, "printed form of the lazy series")
+    steps.append(Step("Near the start, the Taylor series about $\\beta_0$ (with $M = \\sqrt{k + 4\\beta_0^2}$) is "
+                      "quadratic: a weighted $\\ell_2$ penalty, the lazy regime",
+                      sp.Eq(Qf, small_form + sp.O((s.beta - s.beta0) ** 4, (s.beta, s.beta0)))))
     checks = [
         check_identity(cs[0], (s.sqrt_k - M_of_k) / 4, "Q(beta0) = (sqrt k - M)/4"),
         check_identity(cs[1], sp.Integer(0), "no linear term about beta0"),
@@ -554,13 +660,21 @@ def exact_limits() -> Derivation:
                                  "Q = q_k(beta) - (beta/2) phi", ranges=rng))
     checks.append(check_identity(q_k(-s.beta, s.sqrt_k), q_k(s.beta, s.sqrt_k), "q_k is even"))
     qlarge = _large_beta_series(qpart, s.bp, 2)
-    steps.append(Step("q_k(beta) at beta -> +oo", qlarge))
+    large_form = s.bp / 2 * (sp.log(4 * s.bp / rk) - 1) + rk / 4 - s.k / (32 * s.bp)
+    check_identity(sp.expand(sp.expand_log(large_form.subs(s.k, s.sqrt_k**2), force=True)), qlarge,
+                   "printed form of the rich series")
+    steps.append(Step("Far from it, for $\\beta \\to +\\infty$, the even part $q_k$ of the penalty (derivation "
+                      "ptft.exact_penalty) grows like $\\beta \\ln \\beta$: the rich regime",
+                      sp.Eq(sp.Function("q_k")(s.bp), large_form + sp.O(s.bp**-2, (s.bp, sp.oo)))))
     rich_pos = sp.expand(qlarge - sp.expand(qlarge).coeff(s.bp, -1) / s.bp)  # drop the O(k/beta) term
     absb = sp.Abs(s.beta)
     rich_q = absb / 2 * (sp.log(4 * absb / s.sqrt_k) - 1) + s.sqrt_k / 4
     checks.append(check_identity(rich_pos, sp.expand_log(rich_q.subs(s.beta, s.bp), force=True),
                                  "q_k ~ (|beta|/2)(ln(4|beta|/sqrt k) - 1) + sqrt k/4 + O(k/|beta|)"))
-    steps.append(Step("next term (O(1/beta))", sp.expand(qlarge).coeff(s.bp, -1) / s.bp))
+    steps.append(Step("Dropping the correction of order $k/|\\beta|$ and adding the linear term "
+                      "$-(\\beta/2)\\operatorname{asinh}(2\\beta_0/\\sqrt{k})$, exact in $\\beta$, gives the statement; "
+                      "the dropped term is",
+                      sp.expand(qlarge).coeff(s.bp, -1).subs(s.sqrt_k, rk) / s.bp))
     rich = (rich_q - s.beta / 2 * sp.asinh(2 * s.beta0 / s.sqrt_k)).subs(s.sqrt_k, sk)
     # numeric confirmation of the asymptote
     import mpmath
@@ -568,22 +682,29 @@ def exact_limits() -> Derivation:
     fr = sp.lambdify((s.beta, s.beta0, s.M), rich, "mpmath")
     with mpmath.workdps(30):
         errs = [float(abs(fQ(b, mpmath.mpf("0.7"), 2) - fr(b, mpmath.mpf("0.7"), 2))) for b in (1e3, -1e3, 1e5)]
+    display = Display(sp.Eq(sp.Function("Q_rich")(s.beta),
+                            (rich_q - s.beta / 2 * sp.asinh(2 * s.beta0 / s.sqrt_k)).subs(s.sqrt_k, rk)),
+                      where=(Definition(s.k, s.M**2 - 4 * s.beta0**2),))
     return Derivation(
+        display=display,
         name="ptft.exact_limits",
-        title="Lazy (near the start) and rich (|beta| >> sqrt k) limits of the exact PT+FT penalty",
+        title="Lazy and rich limits of the exact PT+FT penalty",
         statement=sp.Eq(sp.Function("Q_rich")(s.beta), rich),
         symbols=(s.beta, s.beta0, s.M),
-        assumptions=("M > 2|beta0|", "rich: |beta| >> sqrt k = sqrt(M^2 - 4 beta0^2) (error O(k/|beta|))",
-                     "lazy: |beta - beta0| << sqrt k"),
-        source=f"THEORY.md section 3; {_SOURCE_LL}; derived here (series)",
+        assumptions=("$M > 2|\\beta_0|$, i.e. $k > 0$",
+                     "Rich limit: $|\\beta| \\gg \\sqrt{k}$, with an error of order $k/|\\beta|$; the series is taken "
+                     "for $\\beta \\to +\\infty$ and extends to $\\beta \\to -\\infty$ because $q_k$ is even",
+                     "Lazy limit: $|\\beta - \\beta_0| \\ll \\sqrt{k}$"),
+        source=f"{_SOURCE_DL}; {_SOURCE_LL}; derived here (series)",
         steps=tuple(steps),
         checks=tuple(checks),
-        notes=("Lazy: Q = (sqrt k - M)/4 + (beta - beta0)^2/(2M) - 2 beta0 (beta - beta0)^3/(3 M^3) + ...; for the "
-               "[LL] hand-off "
-               "M = c^2|beta_aux| + 2 gamma^2, so near the start Q ~ (beta - beta0)^2/(2(c^2|beta_aux| + 2gamma^2)) "
-               "(weighted l2 favouring pretrained features). Rich: per unit |beta| the slope is "
-               "(1/2)(ln(4|beta|/sqrt k) - sign(beta) asinh(2 beta0/sqrt k)). |Q - Q_rich| at beta0 = 0.7, M = 2 "
-               f"and beta = 1e3, -1e3, 1e5: {errs[0]:.2e}, {errs[1]:.2e}, {errs[2]:.2e} (O(k/|beta|))."),
+        notes=("Lazy side: after the [LL] hand-off $M = c^2|\\beta_{\\mathrm{aux}}| + 2\\gamma^2$, so near the start "
+               "$Q \\approx (\\beta - \\beta_0)^2/(2M)$ is a weighted $\\ell_2$ penalty favouring pretrained features. "
+               "Rich side: per unit $|\\beta|$ the slope is $\\tfrac12(\\ln(4|\\beta|/\\sqrt{k}) - "
+               "\\operatorname{sign}(\\beta)\\operatorname{asinh}(2\\beta_0/\\sqrt{k}))$, lower for features with a "
+               "large scale $\\sqrt{k}$. Numerically (mpmath), $|Q - Q_{\\mathrm{rich}}|$ at $\\beta_0 = 0.7$, $M = 2$ "
+               f"and $\\beta = 10^3, -10^3, 10^5$ is {errs[0]:.2e}, {errs[1]:.2e}, {errs[2]:.2e}, of order "
+               "$k/|\\beta|$."),
         extra={"small_beta": small, "rich": rich},
     )
 
@@ -591,7 +712,8 @@ def exact_limits() -> Derivation:
 # --------------------------------------------------------------------------------------------------
 # ptft.nested_feature_selection
 # --------------------------------------------------------------------------------------------------
-@register("ptft.nested_feature_selection")
+@register("ptft.nested_feature_selection",
+          title="Rich-limit slope gap between a new and a pretrained feature (nested feature selection)")
 def nested_feature_selection() -> Derivation:
     """Delta = lim_{beta->oo} [R_new' - R_pre'] = (1/2) ln(sqrt(c^4 b^2 + 4 gamma^4)/(2 gamma^2)) + (1/2) asinh(...).
 
@@ -605,25 +727,34 @@ def nested_feature_selection() -> Derivation:
     s = _s()
     steps = []
     # generic: lim_{beta->oo} of Q'(beta; beta0_n, sqrt k_n) - Q'(beta; beta0_p, sqrt k_p), one limit for all cases
-    b0n, b0p = sp.symbols("beta_0n beta_0p", real=True)
+    b0n, b0p = sp.symbols("beta_0_n beta_0_p", real=True)
     skn, skp = sp.symbols("sqrt_k_n sqrt_k_p", positive=True)
+    kn, kp = sp.symbols("k_n k_p", positive=True)  # printed: sqrt k_n for sqrt_k_n
+    shown_k = {skn: sp.sqrt(kn), skp: sp.sqrt(kp)}
+    Df = sp.Function("Delta")
     dQ = sp.diff(exact_penalty_k_expr(), s.beta)
     diff_generic = (dQ.subs({s.beta0: b0n, s.sqrt_k: skn}, simultaneous=True)
                     - dQ.subs({s.beta0: b0p, s.sqrt_k: skp}, simultaneous=True))
     gap_generic = sp.simplify(sp.limit(diff_generic.rewrite(sp.log), s.beta, sp.oo))
-    steps.append(Step("lim_{beta->oo} [Q'(beta; beta0_n, sqrt k_n) - Q'(beta; beta0_p, sqrt k_p)] "
-                      "(ptft.exact_penalty)",
-                      gap_generic))
+    steps.append(Step("In the rich limit the slopes of two exact penalties (derivation ptft.exact_penalty) started at "
+                      "$(\\beta_{0,n}, k_n)$ and at $(\\beta_{0,p}, k_p)$ differ by "
+                      "$\\lim_{\\beta \\to \\infty} (Q_n'(\\beta) - Q_p'(\\beta))$", gap_generic.xreplace(shown_k)))
     rs = rescaled_start()
     b0_r, sk_r = rs.extra["beta0"], rs.extra["sqrt_k"]
     new_feat = {b0n: b0_r.subs(s.beta_aux, 0), skn: sk_r.subs(s.beta_aux, 0)}
-    steps.append(Step("new feature (beta_aux = 0): beta0, sqrt k", sp.Tuple(*new_feat.values())))
+    steps.append(Step("A new feature ($\\beta_{\\mathrm{aux}} = 0$) starts finetuning at (derivation ptft.rescaled_start)",
+                      sp.Tuple(*(sp.Eq(key.xreplace(shown_k), val) for key, val in new_feat.items()))))
     gaps = {}
     for sign in (+1, -1):
         sub = dict(new_feat)
         sub.update({b0p: b0_r.subs(s.beta_aux, sign * s.a), skp: sk_r.subs(s.beta_aux, sign * s.a)})
         gaps[sign] = sp.simplify(gap_generic.subs(sub, simultaneous=True).subs(s.gamma, s.gp))
-        steps.append(Step(f"slope gap for sign(beta_aux) = {sign:+d}", gaps[sign]))
+        form = sp.log(((s.c * sp.sqrt(s.a) + sign * s.gp) ** 2 + s.gp**2) / (2 * s.gp**2)) / 2
+        steps.append(Step(f"For a pretrained feature with $\\beta_{{\\mathrm{{aux}}}} = {'' if sign > 0 else '-'}a$, "
+                          f"$a > 0$ ($\\beta_{{0,p}} = {'' if sign > 0 else '-'}c \\gamma \\sqrt{{a}}$, "
+                          "$k_p = c^4 a^2 + 4\\gamma^4$), the gap is",
+                          sp.Eq(Df(s.beta_aux, s.c, s.gp).subs(s.beta_aux, sign * s.a),
+                                _shown(form, gaps[sign], f"the gap for sign {sign:+d}"))))
     skk = sp.sqrt(s.c**4 * s.beta_aux**2 + 4 * s.gp**2 * s.gp**2)
     delta = (sp.log(skk / (2 * s.gp**2)) / 2
              + sp.asinh(2 * s.c * s.gp * sp.sign(s.beta_aux) * sp.sqrt(sp.Abs(s.beta_aux)) / skk) / 2)
@@ -633,7 +764,9 @@ def nested_feature_selection() -> Derivation:
     da = delta.subs(s.beta_aux, s.a)
     ser = sp.series(da.rewrite(sp.log), s.gp, 0, 2).removeO()
     ser = sp.expand(sp.expand_log(ser, force=True))
-    steps.append(Step("gamma -> 0 (beta_aux = a > 0)", ser))
+    steps.append(Step("As $\\gamma \\to 0$ ($\\beta_{\\mathrm{aux}} = a > 0$) it diverges logarithmically",
+                      sp.Eq(Df(s.a, s.c, s.gp), sp.log(s.c**2 * s.a / (2 * s.gp**2)) / 2 + s.gp / (s.c * sp.sqrt(s.a))
+                            + sp.O(s.gp**2))))
     lead = sp.expand_log(sp.log(s.c**2 * s.a / (2 * s.gp**2)) / 2, force=True)
     checks.append(check_identity(ser, lead + s.gp / (s.c * sp.sqrt(s.a)),
                                  "Delta = (1/2) ln(c^2|beta_aux|/(2 gamma^2)) + gamma/(c sqrt|beta_aux|) + "
@@ -644,45 +777,57 @@ def nested_feature_selection() -> Derivation:
     M_new = 2 * s.c**2 * al**2 + 2 * s.gp**2
     gap_al = sp.simplify(gap_generic.subs({b0n: 0, skn: M_new, b0p: b0_r.subs(s.beta_aux, s.a),
                                            skp: sk_r.subs(s.beta_aux, s.a)}, simultaneous=True).subs(s.gamma, s.gp))
-    steps.append(Step("finite pretraining init alpha (new feature w = c alpha on both branches): slope gap", gap_al))
+    steps.append(Step("With a finite pretraining initialisation $\\alpha$ a new feature keeps the first-layer weight "
+                      "$c\\alpha$ on both branches ($\\beta_{0,n} = 0$, $\\sqrt{k_n} = 2c^2\\alpha^2 + 2\\gamma^2$), and "
+                      "the gap becomes",
+                      sp.Eq(sp.Symbol("Delta_alpha"),
+                            _shown(sp.log(((s.c * sp.sqrt(s.a) + s.gp) ** 2 + s.gp**2)
+                                          / sp.Mul(2, s.c**2 * al**2 + s.gp**2, evaluate=False)) / 2,
+                                   gap_al, "the finite-alpha gap"))))
     gap_al0 = sp.simplify(sp.limit(gap_al, s.gp, 0, "+"))
-    steps.append(Step("... as gamma -> 0: saturates, independent of c", gap_al0))
+    steps.append(Step("As $\\gamma \\to 0$ it saturates, independently of $c$, at",
+                      _shown(sp.log(s.a / (2 * al**2)) / 2, gap_al0, "the saturated gap")))
     checks.append(check_identity(gap_al0, sp.log(s.a / (2 * al**2)) / 2,
                                  "finite alpha, gamma -> 0: Delta -> (1/2) ln(|beta_aux|/(2 alpha^2))"))
     lim_c0 = sp.limit(da, s.c, 0, "+")
-    steps.append(Step("c -> 0 at fixed gamma > 0", lim_c0))
+    steps.append(Step("At fixed $\\gamma > 0$ the gap closes as $c \\to 0$",
+                      sp.Eq(sp.Limit(Df(s.a, s.c, s.gp), s.c, 0, "+"), lim_c0)))
     checks.append(check_identity(lim_c0, sp.Integer(0), "c -> 0 at fixed gamma: Delta -> 0 (no selection)"))
+    display = Display(
+        sp.Eq(Df(s.beta_aux, s.c, s.gp),
+              sp.log(sp.sqrt(s.k) / (2 * s.gp**2)) / 2 + sp.asinh(2 * s.beta0 / sp.sqrt(s.k)) / 2),
+        where=(Definition(s.k, s.c**4 * s.beta_aux**2 + 4 * s.gp**4),
+               Definition(s.beta0, s.c * s.gp * sp.sign(s.beta_aux) * sp.sqrt(sp.Abs(s.beta_aux)),
+                          "the start of a pretrained feature (derivation ptft.rescaled_start)")),
+    )
     return Derivation(
+        display=display,
         name="ptft.nested_feature_selection",
         title="Rich-limit slope gap between a new and a pretrained feature (nested feature selection)",
         statement=sp.Eq(sp.Function("Delta")(s.beta_aux, s.c, s.gp), delta),
         symbols=(s.beta_aux, s.c, s.gp),
         assumptions=(
-            "[LL] hand-off (ptft.rescaled_start); gamma > 0, c > 0",
-            "slope = lim_{beta->+oo} dR/dbeta (per unit |beta|); for beta -> -oo replace sign(beta_aux) by "
-            "-sign(beta_aux)",
+            "The [LL] hand-off (derivation ptft.rescaled_start) with $\\gamma > 0$ and $c > 0$",
+            "The slope is $\\lim_{\\beta \\to +\\infty} \\partial R/\\partial\\beta$, the price per unit $|\\beta|$; "
+            "for $\\beta \\to -\\infty$ replace $\\operatorname{sign}(\\beta_{\\mathrm{aux}})$ by "
+            "$-\\operatorname{sign}(\\beta_{\\mathrm{aux}})$",
         ),
         source=f"{_SOURCE_LL} (nested feature selection, rescaling); {_SOURCE_DL} (regime IV); derived here",
         steps=tuple(steps),
         checks=tuple(checks),
-        notes=("Order of limits matters: gamma -> 0 with gamma^2 << c^2|beta_aux| gives Delta ~ (1/2) "
-               "ln(c^2|beta_aux|/(2 gamma^2)) "
-               "-> oo (new features infinitely dearer per unit: l1 restricted to pretrained features), and a small "
-               "c makes the "
-               "pretrained features themselves rich (|beta| >> sqrt k ~ c^2|beta_aux|), hence sparse among "
-               "themselves. "
-               "But c -> 0 FIRST at fixed gamma gives Delta -> 0 (the pretrained scale c^2|beta_aux| drops below "
-               "gamma^2 and "
-               "pretraining is forgotten), so 'c -> 0 then gamma -> 0' does NOT give nested selection; the required "
-               "regime is gamma/c -> 0. Among pretrained features the rich slope is (1/2) "
-               "ln(4|beta|/(c^2|beta_aux|)) + O(gamma), "
-               "so larger |beta_aux| is cheaper. With a finite pretraining init alpha a new feature keeps "
-               "first-layer weights "
-               "c alpha (not 0), and the gap saturates at (1/2) ln(|beta_aux|/(2 alpha^2)) as gamma -> 0 (step "
-               "above), "
-               "so the divergence is cut off at gamma ~ c alpha. The plotted penalty gives the gap (1/2) "
-               "ln((|beta_aux| + gamma^2)/gamma^2) "
-               "(per unit of R_FT/4), larger than the exact one by (ln 2)/2 as gamma -> 0 (ptft.plotted_penalty)."),
+        notes=("The order of limits matters. Letting $\\gamma \\to 0$ with $\\gamma^2 \\ll c^2|\\beta_{\\mathrm{aux}}|$ "
+               "gives $\\Delta \\approx \\tfrac12 \\ln(c^2|\\beta_{\\mathrm{aux}}|/(2\\gamma^2)) \\to \\infty$: new "
+               "features become infinitely dearer per unit, so the solution is $\\ell_1$-sparse within the pretrained "
+               "features, and a small $c$ makes those rich ($|\\beta| \\gg \\sqrt{k} \\approx "
+               "c^2|\\beta_{\\mathrm{aux}}|$), hence sparse among themselves. Letting $c \\to 0$ first at fixed "
+               "$\\gamma$ instead gives $\\Delta \\to 0$: the pretrained scale drops below $\\gamma^2$ and pretraining "
+               "is forgotten. Nested feature selection needs $\\gamma/c \\to 0$. Among pretrained features the rich "
+               "slope is $\\tfrac12 \\ln(4|\\beta|/(c^2|\\beta_{\\mathrm{aux}}|)) + O(\\gamma)$, so a larger "
+               "$|\\beta_{\\mathrm{aux}}|$ is cheaper. With a finite pretraining initialisation $\\alpha$ the gap "
+               "saturates at $\\tfrac12 \\ln(|\\beta_{\\mathrm{aux}}|/(2\\alpha^2))$, so the divergence is cut off at "
+               "$\\gamma \\approx c\\alpha$. The plotted penalty of [LL] gives the gap "
+               "$\\tfrac12 \\ln((|\\beta_{\\mathrm{aux}}| + \\gamma^2)/\\gamma^2)$ per unit of $R_{\\mathrm{FT}}/4$, larger "
+               "than the exact one by $\\tfrac12 \\ln 2$ as $\\gamma \\to 0$ (derivation ptft.plotted_penalty)."),
         extra={"gamma_series": ser, "gaps": gaps},
     )
 
@@ -695,7 +840,7 @@ def rich_slope_gap_expr() -> sp.Expr:
 # --------------------------------------------------------------------------------------------------
 # ptft.dl_handoff
 # --------------------------------------------------------------------------------------------------
-@register("ptft.dl_handoff")
+@register("ptft.dl_handoff", title="Finetuning penalty after the [DL] hand-off")
 def dl_handoff() -> Derivation:
     """k_d = (2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma^2)^2: the [DL] hand-off.
 
@@ -716,25 +861,36 @@ def dl_handoff() -> Derivation:
     w0, v0 = sp.symbols("w_0 v_0", nonnegative=True)
     steps = []
     init = {w0: sp.sqrt(cpt * (1 + lam) / 2), v0: sp.sqrt(cpt * (1 - lam) / 2)}
-    steps.append(Step("pretraining start, both branches: w0^2 = c_PT (1 + lambda_PT)/2", init[w0] ** 2))
-    steps.append(Step("v0^2 = c_PT (1 - lambda_PT)/2", init[v0] ** 2))
+    steps.append(Step("Pretraining starts both branches at absolute scale $c_{\\mathrm{PT}} = w_0^2 + v_0^2$ and relative "
+                      "scale $\\lambda_{\\mathrm{PT}} = (w_0^2 - v_0^2)/c_{\\mathrm{PT}}$",
+                      sp.Tuple(sp.Eq(w0**2, init[w0] ** 2), sp.Eq(v0**2, init[v0] ** 2))))
     wp, vp = _branch_solution(+1, w0, v0)
     wm, vm = _branch_solution(-1, w0, v0)
     beta_S = sp.simplify(sp.expand((wp * vp - wm * vm).rewrite(sp.exp)))
-    steps.append(Step("pretraining trajectory beta_PT(S) = w_p v_p - w_m v_m (branches by dsolve)", beta_S))
+    steps.append(Step("The pretraining trajectory (the branches as in derivation ptft.general_start_flow): the two "
+                      "$\\cosh$ terms cancel",
+                      sp.Eq(sp.Function("beta_PT")(s.S),
+                            _shown((w0**2 + v0**2) * sp.sinh(2 * s.S), beta_S, "beta_PT(S)"))))
     checks = [check_identity((beta_S - (w0**2 + v0**2) * sp.sinh(2 * s.S)).rewrite(sp.exp), sp.Integer(0),
                              "beta_PT(S) = (w0^2 + v0^2) sinh 2S = c_PT sinh 2S (the two cosh terms cancel)")]
     W = sp.simplify((wp + wm).rewrite(sp.exp))
-    steps.append(Step("first-layer sum after pretraining, w_p + w_m", W))
+    steps.append(Step("The sum of the first-layer weights",
+                      sp.Eq(sp.Function("w_p")(s.S) + sp.Function("w_m")(s.S),
+                            _shown(2 * w0 * sp.cosh(s.S), W, "w_p + w_m"))))
     checks.append(check_identity(W.rewrite(sp.exp), (2 * w0 * sp.cosh(s.S)).rewrite(sp.exp),
                                  "w_p + w_m = 2 w0 cosh S"))
     # eliminate S: beta_PT = c_PT sinh 2S  =>  cosh 2S = sqrt(1 + beta_PT^2/c_PT^2) (cosh >= 1)
     S_of_beta = sp.asinh(bpt / cpt) / 2
+    rng = {lam: (-0.95, 0.95), bpt: (-3.0, 3.0), cpt: (0.05, 2.0)}
+    W2_form = cpt * (1 + lam) * (1 + sp.sqrt(1 + bpt**2 / cpt**2))
     W2 = sp.simplify(sp.expand_trig((W**2).rewrite(sp.cosh)).subs(s.S, S_of_beta).subs(init))
     W2 = sp.simplify(W2)
-    steps.append(Step("(w_p + w_m)^2 at S = asinh(beta_PT/c_PT)/2", W2))
+    steps.append(Step("Pretraining ends at $\\beta_{\\mathrm{PT}} = c_{\\mathrm{PT}} \\sinh 2S$, i.e. "
+                      "$S = \\operatorname{asinh}(\\beta_{\\mathrm{PT}}/c_{\\mathrm{PT}})/2$; with "
+                      "$4\\cosh^2 S = 2(1 + \\cosh 2S)$",
+                      sp.Eq((sp.Symbol("w_p") + sp.Symbol("w_m")) ** 2,
+                            _shown(W2_form, W2, "(w_p + w_m)^2", ranges=rng))))
     W2_ref = cpt * (1 + lam) * (1 + sp.sqrt(1 + bpt**2 / cpt**2))
-    rng = {lam: (-0.95, 0.95), bpt: (-3.0, 3.0), cpt: (0.05, 2.0)}
     checks.append(check_identity(W2, W2_ref, "(w_p + w_m)^2 = c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2))",
                                  ranges=rng))
     # finetuning start: w_p = w_m = W, v_p = v_m = gamma/sqrt 2
@@ -742,17 +898,22 @@ def dl_handoff() -> Derivation:
     Wft = sp.sqrt(W2_ref)
     beta0 = sp.simplify(Wft * (g / sp.sqrt(2)) - Wft * (g / sp.sqrt(2)))
     M = sp.expand(2 * W2_ref + 2 * (g / sp.sqrt(2)) ** 2)
-    steps.append(Step("finetuning start (w_p = w_m = w_p + w_m of pretraining, v_p = v_m = gamma/sqrt 2): beta0",
-                      beta0))
-    steps.append(Step("M = w_p^2 + v_p^2 + w_m^2 + v_m^2", M))
+    M_s = sp.Symbol("M", positive=True)
+    steps.append(Step("Finetuning starts with both first-layer weights at $w_p + w_m$ and both readouts at "
+                      "$\\gamma/\\sqrt{2}$, so the branches cancel and",
+                      sp.Eq(s.beta0, beta0)))
+    steps.append(Step("The starting squared norm, $M = w_p^2 + v_p^2 + w_m^2 + v_m^2$, is",
+                      sp.Eq(M_s, _shown(2 * W2_ref + g**2, M, "M", ranges=rng))))
     k = sp.expand(M**2 - 4 * beta0**2)
     k_ref = (2 * cpt * (1 + lam) * (1 + sp.sqrt(1 + (bpt / cpt) ** 2)) + g**2) ** 2
     checks.append(check_identity(beta0, sp.Integer(0), "the finetuning start is beta0 = 0"))
     checks.append(check_identity(k, k_ref, "k = M^2 = (2 c_PT (1 + lambda_PT)(1 + sqrt(1 + (beta_PT/c_PT)^2)) + "
-                                 "gamma^2)^2 ([DL] k_d, THEORY.md section 3)", ranges=rng))
+                                 "gamma^2)^2 (k_d of [DL], Thm 4.1)", ranges=rng))
     sqrt_k = sp.sqrt(k_ref)
     Q = exact_penalty_k_expr(s.beta, sp.Integer(0), M)
-    steps.append(Step("finetuning penalty Q(beta; beta0 = 0, sqrt k = M) (ptft.exact_penalty)", Q))
+    steps.append(Step("With $\\beta_0 = 0$ the scale is $\\sqrt{k} = M$, and the penalty of derivation "
+                      "ptft.exact_penalty has no linear term",
+                      sp.Eq(sp.Function("Q_DL")(s.beta), exact_penalty_k_expr(s.beta, sp.Integer(0), M_s))))
     c_ft = M / 2
     u = s.beta / c_ft
     rng_q = {**rng, s.beta: (-4.0, 4.0), g: (0.0, 1.5)}
@@ -760,16 +921,26 @@ def dl_handoff() -> Derivation:
                                  ranges=rng_q))
     checks.append(check_identity(Q, c_ft / 2 * (1 - sp.sqrt(1 + u**2) + u * sp.asinh(u)),
                                  "Q = (c_FT/2)(1 - sqrt(1+u^2) + u asinh u), u = beta/c_FT, c_FT = M/2 "
-                                 "(THEORY.md section 5)", ranges=rng_q))
+                                 "([DL])", ranges=rng_q))
     checks.append(check_identity(sp.diff(Q, s.beta), sp.asinh(s.beta / c_ft) / 2,
-                                 "Q' = (1/2) asinh(beta/c_FT) (THEORY.md section 5)", ranges=rng_q))
+                                 "Q' = (1/2) asinh(beta/c_FT) ([DL])", ranges=rng_q))
     # regimes ([DL]): the curvature at 0 is 1/sqrt k = 1/M (lazy weight M), the rich slope grows like log(beta/c_FT)
     lims = {}
     lims["lambda_PT -> -1"] = sp.simplify(M.subs(lam, -1))
     lims["c_PT -> 0, lambda_PT = 1"] = sp.simplify(sp.limit(M.subs(lam, 1), cpt, 0, "+"))
     lims["c_PT -> oo"] = sp.limit(M / cpt, cpt, sp.oo)
+    lim_shown = {"lambda_PT -> -1": ("As $\\lambda_{\\mathrm{PT}} \\to -1$ pretraining leaves no first-layer weight "
+                                      "and the scale is the readout reset alone (regime I of [DL] as "
+                                      "$\\gamma \\to 0$)", sp.Limit(M_s, lam, -1)),
+                 "c_PT -> 0, lambda_PT = 1": ("At $\\lambda_{\\mathrm{PT}} = 1$ and a small pretraining scale the scale "
+                                              "is set by pretraining (regime II as $\\gamma \\to 0$, where "
+                                              "$Q_{\\mathrm{DL}} \\approx \\beta^2/(8|\\beta_{\\mathrm{PT}}|)$)",
+                                              sp.Limit(M_s, cpt, 0, "+")),
+                 "c_PT -> oo": ("From a large pretraining scale $M$ grows like $c_{\\mathrm{PT}}$: lazy and "
+                                "independent of pretraining (regime III)", sp.Limit(M_s / cpt, cpt, sp.oo))}
     for key, val in lims.items():
-        steps.append(Step(f"M in the limit {key}" + (" (divided by c_PT)" if key == "c_PT -> oo" else ""), val))
+        text, lhs = lim_shown[key]
+        steps.append(Step(text, sp.Eq(lhs, val)))
     checks += [
         check_identity(lims["lambda_PT -> -1"], g**2,
                        "lambda_PT -> -1: M = gamma^2, pretraining-independent (regime I as gamma -> 0)"),
@@ -793,22 +964,25 @@ def dl_handoff() -> Derivation:
     return Derivation(
         display=display,
         name="ptft.dl_handoff",
-        title="Finetuning penalty after the [DL] hand-off (pretraining init (c_PT, lambda_PT), readouts gamma/sqrt 2)",
+        title="Finetuning penalty after the [DL] hand-off",
         statement=sp.Eq(sp.Function("Q_DL")(s.beta, bpt, cpt, lam, g), Q),
         symbols=(s.beta, bpt, cpt, lam, g),
         assumptions=(
-            "pretraining: gradient flow, both branches from w0^2 = c_PT (1+lambda_PT)/2, v0^2 = c_PT (1-lambda_PT)/2, "
-            "converged to beta_PT",
-            "hand-off: both first-layer weights set to w_p + w_m, both readouts to gamma/sqrt 2 (beta0 = 0)",
-            "finetuning: gradient flow to an interpolator; c_PT > 0, -1 <= lambda_PT <= 1, gamma >= 0",
+            "Pretraining: gradient flow, both branches from $w_0^2 = c_{\\mathrm{PT}}(1 + \\lambda_{\\mathrm{PT}})/2$, "
+            "$v_0^2 = c_{\\mathrm{PT}}(1 - \\lambda_{\\mathrm{PT}})/2$, converged to $\\beta_{\\mathrm{PT}}$",
+            "Hand-off: both first-layer weights set to $w_p + w_m$, both readouts to $\\gamma/\\sqrt{2}$ "
+            "(so $\\beta_0 = 0$)",
+            "Finetuning: gradient flow to an interpolator; $c_{\\mathrm{PT}} > 0$, "
+            "$-1 \\le \\lambda_{\\mathrm{PT}} \\le 1$, $\\gamma \\ge 0$",
         ),
-        source=f"{_SOURCE_DL} (Thm 4.1; hand-off as in THEORY.md section 5); derived here",
+        source=f"{_SOURCE_DL} (Thm 4.1); derived here",
         steps=tuple(steps),
         checks=tuple(checks),
-        notes=("Agrees with THEORY.md's second-hand k_d exactly. In the [LL] hand-off (ptft.rescaled_start) the "
-               "start carries beta0 != 0 and a linear term; here beta0 = 0 and the penalty is the symmetric q_k. "
-               "The pretraining branches keep w^2 - v^2 = c_PT lambda_PT, so lambda_PT = -1 leaves w = 0 and "
-               "finetuning sees only the readout reset (M = gamma^2)."),
+        notes=("Agrees with $k_d = M^2$ of [DL], Thm 4.1. In the [LL] hand-off (derivation ptft.rescaled_start) "
+               "the start carries $\\beta_0 \\ne 0$ and the penalty a linear term; here $\\beta_0 = 0$ and the "
+               "penalty is the symmetric $q_k$. The pretraining branches keep $w^2 - v^2 = c_{\\mathrm{PT}} "
+               "\\lambda_{\\mathrm{PT}}$, so $\\lambda_{\\mathrm{PT}} = -1$ leaves $w = 0$ and finetuning sees only "
+               "the readout reset ($M = \\gamma^2$)."),
         extra={"M": M, "c_FT": c_ft, "sqrt_k": sqrt_k, "first_layer_sq": W2_ref, "limits": lims},
     )
 
@@ -821,7 +995,8 @@ def dl_handoff_penalty_expr() -> sp.Expr:
 # --------------------------------------------------------------------------------------------------
 # ptft.selection_contrast
 # --------------------------------------------------------------------------------------------------
-@register("ptft.selection_contrast")
+@register("ptft.selection_contrast",
+          title="Selection contrast: rich-limit price of a pretrained feature relative to a new one")
 def selection_contrast() -> Derivation:
     """rho = s_pre / s_new -> ln(4|beta|/(c^2|beta_aux|)) / ln(2|beta|/gamma^2): price of a pretrained feature per unit.
 
@@ -842,21 +1017,30 @@ def selection_contrast() -> Derivation:
     dQ = sp.diff(exact_penalty_k_expr(), s.beta).subs(s.beta, s.bp)
     const = sp.simplify(sp.limit((dQ - sp.log(s.bp) / 2).rewrite(sp.log), s.bp, sp.oo))
     slope = sp.log(s.bp) / 2 + const
-    steps.append(Step("rich slope of ptft.exact_penalty: Q'(beta) - (1/2) ln beta as beta -> +oo", const))
+    steps.append(Step("In the rich limit the slope of the exact penalty (derivation ptft.exact_penalty) is "
+                      "$Q'(\\beta) = (\\ln \\beta)/2 + C + o(1)$ as $\\beta \\to +\\infty$, with",
+                      sp.Eq(sp.Symbol("C"), const.subs(s.sqrt_k, sp.sqrt(s.k)))))
+    spre_s, snew_s = sp.Symbol("s_pre"), sp.Symbol("s_new")
+    spre_form = sp.log(4 * s.bp / ((s.c * sp.sqrt(s.a) + s.gp) ** 2 + s.gp**2)) / 2
+    snew_form = sp.log(2 * s.bp / (s.c**2 * al**2 + s.gp**2)) / 2
     checks = [check_identity(slope, (sp.log(4 * s.bp / s.sqrt_k) - sp.asinh(2 * s.beta0 / s.sqrt_k)) / 2,
                              "Q'(beta) -> (1/2)(ln(4 beta/sqrt k) - asinh(2 beta0/sqrt k))")]
     rs = rescaled_start()
     b0_r, sk_r = rs.extra["beta0"], rs.extra["sqrt_k"]
     s_pre = sp.simplify(slope.subs({s.beta0: b0_r.subs(s.beta_aux, s.a), s.sqrt_k: sk_r.subs(s.beta_aux, s.a)},
                                    simultaneous=True).subs(s.gamma, s.gp))
-    steps.append(Step("pretrained feature (beta_aux = a > 0), [LL] hand-off", s_pre))
+    steps.append(Step("For a pretrained feature, $\\beta_{\\mathrm{aux}} = a > 0$, the [LL] hand-off starts at "
+                      "$\\beta_0 = c\\gamma\\sqrt{a}$, $k = c^4 a^2 + 4\\gamma^4$ (derivation ptft.rescaled_start), so "
+                      "its slope is", sp.Eq(spre_s, _shown(spre_form, s_pre, "s_pre"))))
     checks.append(check_identity(s_pre, sp.log(4 * s.bp / ((s.c * sp.sqrt(s.a) + s.gp)**2 + s.gp**2)) / 2,
                                  "s_pre = (1/2) ln(4|beta|/(M + 2 beta0)) = (1/2) ln(4|beta|/((c sqrt a + gamma)^2 + "
                                  "gamma^2))"))
     # a new feature: beta_aux = 0; with a finite pretraining init alpha its first layer keeps c alpha on both
     # branches (as in ptft.nested_feature_selection), so beta0 = 0 and sqrt k = M = 2 c^2 alpha^2 + 2 gamma^2
     s_new = sp.simplify(slope.subs({s.beta0: 0, s.sqrt_k: 2 * s.c**2 * al**2 + 2 * s.gp**2}, simultaneous=True))
-    steps.append(Step("new feature (beta_aux = 0, first layer c alpha after pretraining)", s_new))
+    steps.append(Step("A new feature ($\\beta_{\\mathrm{aux}} = 0$) keeps the first-layer weight $c\\alpha$ on both "
+                      "branches, so $\\beta_0 = 0$ and $\\sqrt{k} = 2c^2\\alpha^2 + 2\\gamma^2$",
+                      sp.Eq(snew_s, _shown(snew_form, s_new, "s_new"))))
     checks.append(check_identity(s_new, sp.log(2 * s.bp / (s.c**2 * al**2 + s.gp**2)) / 2,
                                  "s_new = (1/2) ln(2|beta|/(gamma^2 + c^2 alpha^2))"))
     delta = nested_feature_selection().expr.subs(s.beta_aux, s.a)
@@ -864,39 +1048,52 @@ def selection_contrast() -> Derivation:
                                  "s_new - s_pre = Delta of ptft.nested_feature_selection (alpha = 0)"))
     rho = s_pre / s_new
     pre_lead = sp.limit(s_pre, s.gp, 0, "+")
-    steps.append(Step("s_pre as gamma -> 0", pre_lead))
+    steps.append(Step("As $\\gamma \\to 0$", sp.Eq(sp.Limit(spre_s, s.gp, 0, "+"),
+                                                   _shown(sp.log(4 * s.bp / (s.c**2 * s.a)) / 2, pre_lead,
+                                                          "the limit of s_pre"))))
     checks.append(check_identity(pre_lead, sp.log(4 * s.bp / (s.c**2 * s.a)) / 2,
                                  "s_pre -> (1/2) ln(4|beta|/(c^2|beta_aux|)) as gamma -> 0"))
     rho_lead = pre_lead / s_new.subs(al, 0)
-    steps.append(Step("rho to leading order (gamma -> 0 in s_pre, alpha = 0)", rho_lead))
+    rho_lead_s = sp.Symbol("rho_lead")
+    steps.append(Step("To leading order ($\\gamma \\to 0$ in $s_{\\mathrm{pre}}$, $\\alpha = 0$) the contrast is",
+                      sp.Eq(rho_lead_s, _shown(sp.log(4 * s.bp / (s.c**2 * s.a)) / sp.log(2 * s.bp / s.gp**2), rho_lead,
+                                               "rho_lead"))))
     # level sets of the leading-order contrast
     r = sp.Symbol("rho", positive=True)
     gamma_r = sp.sqrt(2 * s.bp) * (s.c**2 * s.a / (4 * s.bp)) ** (1 / (2 * r))
-    steps.append(Step("level set rho_lead = rho", sp.Eq(s.gp, gamma_r)))
+    steps.append(Step("Its level set $\\rho_{\\mathrm{lead}} = \\rho$ is the curve", sp.Eq(s.gp, gamma_r)))
     rng = {s.bp: (0.5, 2.0), s.a: (0.1, 0.5), s.c: (0.01, 0.3), r: (0.2, 0.8)}
     checks.append(check_identity(sp.expand_log(rho_lead.subs(s.gp, gamma_r), force=True), r,
                                  "rho_lead = rho on gamma = sqrt(2|beta|) (c^2|beta_aux|/(4|beta|))^(1/(2 rho))",
                                  ranges=rng))
     checks.append(check_identity(gamma_r.subs(r, sp.Rational(1, 2)), s.c**2 * s.a / sp.sqrt(8 * s.bp),
                                  "rho = 1/2: gamma = c^2|beta_aux|/sqrt(8|beta|)"))
+    display = Display(sp.Eq(sp.Function("rho")(s.bp, s.a, s.c, s.gp, al), spre_s / snew_s),
+                      where=(Definition(spre_s, spre_form, "the rich slope of a pretrained feature, "
+                                                           "$a = |\\beta_{\\mathrm{aux}}|$"),
+                             Definition(snew_s, snew_form, "the rich slope of a new feature")))
     return Derivation(
+        display=display,
         name="ptft.selection_contrast",
         title="Selection contrast: rich-limit price of a pretrained feature relative to a new one",
         statement=sp.Eq(sp.Function("rho")(s.bp, s.a, s.c, s.gp, al), rho),
         symbols=(s.bp, s.a, s.c, s.gp, al),
         assumptions=(
-            "[LL] hand-off (ptft.rescaled_start); beta = |beta| -> oo relative to sqrt k (rich), beta_aux = a > 0, "
-            "c > 0, gamma > 0",
-            "new feature: first layer c alpha on both branches after pretraining from alpha (alpha = 0: exactly 0)",
-            "meaningful for 0 < rho < 1: rho <= 0 is the lazy (weighted-l2) side, rho -> 1 forgets pretraining",
+            "The [LL] hand-off (derivation ptft.rescaled_start); $\\beta$ stands for $|\\beta| \\gg \\sqrt{k}$ (rich), "
+            "$a = |\\beta_{\\mathrm{aux}}| > 0$, $c > 0$, $\\gamma > 0$",
+            "A new feature has first-layer weight $c\\alpha$ on both branches after pretraining from $\\alpha$ "
+            "(exactly 0 at $\\alpha = 0$)",
+            "Meaningful for $0 < \\rho < 1$: $\\rho \\le 0$ is the lazy (weighted $\\ell_2$) side, $\\rho \\to 1$ "
+            "forgets pretraining",
         ),
         source=f"{_SOURCE_LL} (rescaling, nested feature selection); derived here",
         steps=tuple(steps),
         checks=tuple(checks),
-        notes=("Evaluated at the teacher's magnitudes it predicts where in the (c, gamma) plane rescaling helps: "
-               "the error's level sets follow gamma ~ c^(1/rho), so the best c at fixed gamma scales like "
-               "sqrt(gamma) (rho = 1/2), not as a fixed c. Compare figure rescaling_phase, where the theory "
-               "minimiser and GD errors over a (c, gamma) grid are drawn with these contours. Not in THEORY.md."),
+        notes=("Evaluated at the teacher's magnitudes, the contrast predicts where in the $(c, \\gamma)$ plane "
+               "rescaling helps: the level sets of the error follow $\\gamma \\propto c^{1/\\rho}$, so the best $c$ at "
+               "fixed $\\gamma$ scales like $\\sqrt{\\gamma}$ (at $\\rho = 1/2$), not as a fixed $c$. The figure "
+               "rescaling_phase draws these contours over the theory minimiser and gradient-descent errors on a "
+               "$(c, \\gamma)$ grid. This quantity is not in [LL] or [DL]."),
         extra={"s_pre": s_pre, "s_new": s_new, "rho_lead": rho_lead, "gamma_level": gamma_r, "rho_symbol": r,
                "alpha": al},
     )
