@@ -12,5 +12,6 @@ from ptft.theory.derivation import Check, Derivation, DerivationError, Step, all
 # modules below register their derivations on import (cheap: builders only)
 from ptft.theory import diagonal  # noqa: E402,F401
 from ptft.theory import mtl, ptft, conservation  # noqa: E402,F401
+from ptft.theory import regimes, asymptotics  # noqa: E402,F401
 
 __all__ = ["Check", "Derivation", "DerivationError", "Step", "all_derivations", "get", "names", "register"]

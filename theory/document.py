@@ -30,6 +30,8 @@ _GROUPS = {
     "mtl": "Multi-task learning",
     "ptft": "Pretraining and finetuning",
     "conservation": "The reuse--sparsity conservation law",
+    "regimes": "The four fine-tuning regimes",
+    "asymptotics": "Generalisation error in the proportional limit",
 }
 
 

@@ -34,9 +34,14 @@ REFERENCES: dict[str, Reference] = {r.key: r for r in (
     Reference("LL", "S. Lippl, J. W. Lindsey",
               "Inductive biases of multi-task learning and finetuning: multiple regimes of feature reuse",
               "Advances in Neural Information Processing Systems (NeurIPS)", 2024, "2310.02396"),
-    Reference("DL", "F. Anguita, F. Locatello, A. Saxe, M. Mondelli, F. Mancini, S. Lippl, C. Domin\u00e9",
+    Reference("DL", "N. Anguita, F. Locatello, A. Saxe, M. Mondelli, F. Mancini, S. Lippl, C. Domin\u00e9",
               "A Theory of How Pretraining Shapes Inductive Bias in Fine-Tuning",
               "International Conference on Machine Learning (ICML)", 2026, "2602.20062"),
+    Reference("DT", "D. L. Donoho, J. Tanner",
+              "Counting faces of randomly projected polytopes when the projection radically lowers dimension",
+              "Journal of the American Mathematical Society", 2009, "math/0607364"),
+    Reference("DMM", "D. L. Donoho, A. Maleki, A. Montanari", "Message-passing algorithms for compressed sensing",
+              "Proceedings of the National Academy of Sciences (PNAS)", 2009, "0907.3574"),
 )}
 
 _KEY = re.compile(r"\[(%s)\]" % "|".join(sorted(REFERENCES, key=len, reverse=True)))

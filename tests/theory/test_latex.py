@@ -1,8 +1,8 @@
 """LaTeX output: printing conventions, line breaking, display forms, and documents that compile.
 
 The compile tests run pdflatex on every derivation's standalone output and on the whole derivations
-document and fail on a LaTeX error or on any line wider than the page by more than 20 pt (the
-bar of the issue tracker's product review: a little slack for TeX's own rounding of glue, no more).
+document and fail on a LaTeX error or on any line wider than the page by more than 20 pt (a little
+slack for TeX's own rounding of glue, no more).
 They are skipped where no LaTeX is installed, except in CI (``CI`` set), where .ci/run installs one.
 """
 from __future__ import annotations

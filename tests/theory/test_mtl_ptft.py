@@ -383,7 +383,7 @@ def test_conservation_law_at_random_points(name: str) -> None:
         assert dlog(beta_s) == pytest.approx(fO(*vals), abs=1e-6)
 
 
-def test_reference_values_match_theory_md() -> None:
+def test_reference_values_match_the_published_l_orders() -> None:
     d = theory.get("conservation.mtl_reference_values")
     v = d.extra["values"]
     np.testing.assert_allclose(np.round(v["mtl"], 2), [1.01, 1.71, 2.00])
