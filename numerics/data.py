@@ -4,7 +4,7 @@ Every function takes ``seed`` (anything :func:`numpy.random.default_rng` accepts
 :class:`numpy.random.SeedSequence`, ``None`` for fresh entropy) or a :class:`numpy.random.Generator`,
 and never touches NumPy's global random state. The same integer seed always gives the same numbers.
 
-Conventions follow the experiments of Lippl & Lindsey (arXiv:2310.02396, see THEORY.md section 4):
+Conventions follow the teacher-student experiments of [LL] Lippl & Lindsey (NeurIPS 2024, arXiv:2310.02396):
 Gaussian inputs rescaled so that every row has norm ``sqrt(d)``, noiseless labels, teachers with
 ``k`` nonzero coordinates of size ``1/sqrt(k)`` (so ``||beta*|| = 1``) and random signs.
 
@@ -60,8 +60,8 @@ def gaussian_design(n: int, d: int, seed: SeedLike, normalize: str = "sqrt_d") -
       * ``"sqrt_d"`` (default): i.i.d. ``N(0, 1)`` rows rescaled to Euclidean norm exactly ``sqrt(d)``
         (as in Lippl & Lindsey's experiments);
       * ``"none"``: i.i.d. ``N(0, 1)`` entries;
-      * ``"1/sqrt_d"``: i.i.d. ``N(0, 1/d)`` entries (the proportional-limit convention of THEORY.md
-        section 5).
+      * ``"1/sqrt_d"``: i.i.d. ``N(0, 1/d)`` entries (the proportional-limit convention of
+        [DL] Anguita et al., arXiv:2602.20062).
     """
     n = check_int("n", n)
     d = check_int("d", d)

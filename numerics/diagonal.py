@@ -1,6 +1,6 @@
 """Single-task two-layer diagonal linear networks: gradient descent, exact gradient flow, implicit bias.
 
-Model and conventions (THEORY.md section 1). One coordinate of the network is ``beta_i = u_i v_i``;
+Model and conventions ([W] Woodworth et al., COLT 2020; [A] Azulay et al., ICML 2021). One coordinate of the network is ``beta_i = u_i v_i``;
 the loss is ``L = (1/2n) ||X beta - y||^2`` and gradient descent updates both factors at once,
 ``u <- u - lr dL/du = u - lr v g``, ``v <- v - lr u g`` with ``g = dL/dbeta = X^T (X beta - y) / n``.
 
@@ -31,6 +31,8 @@ Contents
 """
 from __future__ import annotations
 
+import inspect
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -40,8 +42,8 @@ import scipy.optimize
 
 from ptft.numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
 from ptft.numerics.extrapolation import neville_table
-from ptft.numerics.validation import (as_finite_array, as_matrix, as_vector, batch_shape, check_int,
-                                 check_positive)
+from ptft.numerics.validation import (NotConvergedWarning, as_finite_array, as_matrix, as_vector, batch_shape,
+                                 check_int, check_positive, warn_not_converged)
 
 __all__ = [
     "GDResult", "FlowResult", "ExtrapolationResult", "WoodworthPenalty",
@@ -373,6 +375,9 @@ def _gd_entry(X, y, inits: dict, lr, max_steps, tol, record_every, *, kind: str)
         res = GDResult(beta=out["beta"][0], u=out["P"][0], v=out["Q"][0], converged=bool(conv[0]), steps=s,
                        loss=float(out["loss"][0]), rel_residual=r, message=msg, lr=lr, history=hist,
                        history_steps=out["history_steps"], parametrization=kind)
+    if not res.success:
+        warn_not_converged("simulate_gd" if kind == "uv" else "simulate_gd_two_pathway", res.rel_residual, tol,
+                           res.converged, f"max_steps = {max_steps} reached", stacklevel=3)
     return res
 
 
@@ -382,7 +387,7 @@ def simulate_gd(X, y, u0, v0, lr: float, max_steps: int = 200_000, tol: float = 
 
     Update (simultaneous): ``u <- u - lr v g``, ``v <- v - lr u g`` with ``g = X^T (X beta - y) / n``.
     As ``lr -> 0`` the endpoint tends to the implicit-bias solution (:func:`implicit_bias_solution`)
-    with error ``O(lr)`` (THEORY.md section 1; Woodworth et al. COLT 2020, Azulay et al. ICML 2021).
+    with error ``O(lr)`` (Woodworth et al. COLT 2020, Azulay et al. ICML 2021).
 
     Parameters
     ----------
@@ -446,7 +451,7 @@ def flow_constants(u0, v0) -> tuple[np.ndarray, np.ndarray]:
     ``phi = artanh(2 u0 v0 / (u0^2 + v0^2)) = ln|u0 + v0| - ln|u0 - v0|`` (the second forms are exact
     rewritings, free of cancellation). Arrays broadcast against each other. Requires
     ``|u0| != |v0|`` in every coordinate (raises ``ValueError`` naming ``u0``/``v0``).
-    Source: Azulay et al., ICML 2021; THEORY.md section 1.
+    Source: Azulay et al., ICML 2021 (theory: ``diagonal.penalty``).
     """
     u0 = as_finite_array("u0", u0)
     v0 = as_finite_array("v0", v0)
@@ -509,7 +514,9 @@ def implicit_bias_solution(X, y, u0, v0, tol: float = 1e-12) -> np.ndarray:
 
     Assumptions: ``|u0_i| != |v0_i|``; ``X beta = y`` feasible (e.g. ``n <= d``, full row rank).
     """
-    res = implicit_bias_dual(X, y, u0, v0, tol=tol)
+    with warnings.catch_warnings():   # a failure raises below, with the solver's message
+        warnings.simplefilter("ignore", NotConvergedWarning)
+        res = implicit_bias_dual(X, y, u0, v0, tol=tol)
     if not res.success:
         raise RuntimeError(f"implicit_bias_solution: dual solver did not converge: {res.message} "
                            f"(KKT residual {res.kkt_residual:.3g} after {res.nit} Newton iterations)")
@@ -577,7 +584,9 @@ def implicit_bias_solution_two_pathway(X, y, alpha, tol: float = 1e-12) -> np.nd
     if a.ndim == 1 and a.shape[0] != X.shape[1]:
         raise ValueError(f"alpha: expected {X.shape[1]} entries (one per column of X), got shape {a.shape}")
     pen = WoodworthPenalty(alpha=np.array(np.broadcast_to(a, (X.shape[1],))))
-    res = minimize_penalty_interpolation(X, y, pen, tol=tol)
+    with warnings.catch_warnings():   # a failure raises below, with the solver's message
+        warnings.simplefilter("ignore", NotConvergedWarning)
+        res = minimize_penalty_interpolation(X, y, pen, tol=tol)
     if not res.success:
         raise RuntimeError(f"implicit_bias_solution_two_pathway: dual solver did not converge: {res.message} "
                            f"(KKT residual {res.kkt_residual:.3g})")
@@ -605,7 +614,7 @@ def simulate_flow(X, y, u0, v0, tol: float = 1e-10, t_max: float | None = None, 
                   atol: float = 1e-14, method: str = "LSODA") -> FlowResult:
     """Exact gradient flow of ``beta = u v`` through its closed form (no discretisation in ``lr``).
 
-    By THEORY.md section 1, ``beta(t) = |c| sinh(2 X^T lambda(t) + phi)`` where ``lambda`` solves the
+    By the closed-form flow (theory: ``diagonal.beta_of_S``), ``beta(t) = |c| sinh(2 X^T lambda(t) + phi)`` where ``lambda`` solves the
     ``n``-dimensional ODE ``d lambda/dt = -(1/n) (X beta(X^T lambda) - y)``, ``lambda(0) = 0``
     (``S(t) = X^T lambda(t)`` is the integrated negative gradient). It is integrated with
     :func:`scipy.integrate.solve_ivp` (``method``, ``rtol``, ``atol`` passed through), with the
@@ -660,6 +669,8 @@ def simulate_flow(X, y, u0, v0, tol: float = 1e-10, t_max: float | None = None, 
                ("t_max reached" if sol.status == 0 else f"integrator failed: {sol.message}"))
     beta = beta_of(lam)
     rel = float(np.linalg.norm(X @ beta - y) / max(ynorm, 1e-300))
+    if not conv:
+        warn_not_converged("simulate_flow", rel, tol, detail=msg.split(": ", 1)[-1])
     # the event root is located to ~machine precision in t; accept the event point
     return FlowResult(beta=beta, lam=lam, t=t_end, converged=conv, message=msg, nfev=int(sol.nfev),
                       njev=int(sol.njev), rel_residual=rel)
@@ -682,11 +693,17 @@ def extrapolate_to_flow(X, y, u0, v0, lrs, **gd_kwargs) -> ExtrapolationResult:
         raise ValueError("lrs: learning rates must be > 0")
     if np.unique(lrs).shape[0] != lrs.shape[0]:
         raise ValueError("lrs: learning rates must be distinct")
-    results = [simulate_gd(X, y, u0, v0, float(lr), **gd_kwargs) for lr in lrs]
+    with warnings.catch_warnings():   # one warning for the whole ladder, below
+        warnings.simplefilter("ignore", NotConvergedWarning)
+        results = [simulate_gd(X, y, u0, v0, float(lr), **gd_kwargs) for lr in lrs]
     betas = np.stack([r.beta for r in results])
     conv = np.array([r.success for r in results])
     if not conv.all():
         bad = ", ".join(f"{lr:g}" for lr in lrs[~conv])
+        warn_not_converged("extrapolate_to_flow",
+                           [np.max(r.rel_residual) for r in results],
+                           gd_kwargs.get("tol", inspect.signature(simulate_gd).parameters["tol"].default),
+                           conv, f"not extrapolated: GD did not converge at lr = {bad}")
         return ExtrapolationResult(beta=np.full(betas.shape[1:], np.nan), betas=betas, lrs=lrs, converged=conv,
                                    message=f"not extrapolated: GD did not converge at lr = {bad}",
                                    gd_results=results)

@@ -15,7 +15,7 @@ task dominates the shared-layer gradient, as in the authors' code.) A run has co
 ``||X_t beta_t - y_t|| <= tol ||y_t||`` for *every* task.
 
 The minimum weight-norm factorisation of ``(beta_main_i, beta_aux_i)`` costs
-``2 ||(beta_main_i, beta_aux_i)||_2``, giving the l1,2 ("group lasso") penalty [LL, THEORY.md Sec. 2].
+``2 ||(beta_main_i, beta_aux_i)||_2``, giving the l1,2 ("group lasso") penalty [LL, Sec. 3].
 That is the *explicit* (weight-decay) bias: gradient descent from small ``alpha`` does not land on the
 l1,2 minimiser exactly. :func:`mtl_gap_vs_alpha` measures by how much.
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ptft.numerics.validation import as_finite_array, batch_shape, check_int, check_positive
+from ptft.numerics.validation import as_finite_array, batch_shape, check_int, check_positive, warn_not_converged
 
 __all__ = ["conditional_penalty", "MTLWeights", "MTLResult", "GroupLassoResult", "MTLGapTable", "simulate_mtl_gd",
            "group_lasso_interpolator", "group_norm", "mtl_gap_vs_alpha", "shared_layer_gd"]
@@ -336,6 +336,9 @@ def simulate_mtl_gd(X_main, y_main, X_aux, y_aux, alpha, lr, max_steps: int = 20
                    sq(o.v_minus[1]))
     conv = o.converged if batched else bool(o.converged[0])
     steps = o.steps if batched else int(o.steps[0])
+    if not np.all(o.converged):
+        warn_not_converged("simulate_mtl_gd", np.max(o.residuals, axis=0), tol, o.converged,
+                           f"max_steps = {max_steps} reached")
     return MTLResult(beta_main=w.beta_main, beta_aux=w.beta_aux, weights=w, converged=conv, steps=steps,
                      residual_main=sq(o.residuals[0]) if batched else float(o.residuals[0, 0]),
                      residual_aux=sq(o.residuals[1]) if batched else float(o.residuals[1, 0]),
@@ -474,8 +477,8 @@ def mtl_gap_vs_alpha(X_main, y_main, X_aux, y_aux, alphas, lr, *, max_steps: int
     """``||B_GD(alpha)||_{1,2} / min_{X B = Y} ||B||_{1,2} - 1`` for each initial scale in ``alphas``.
 
     One unbatched problem; GD by :func:`simulate_mtl_gd`, the minimum by :func:`group_lasso_interpolator`.
-    THEORY.md Sec. 2 reports this gap is *not* zero for small alpha (the GD endpoint is not the l1,2
-    minimiser); this function measures it.
+    The gap is *not* zero for small alpha (the GD endpoint is not the l1,2 minimiser; it grows as
+    alpha -> 0, see docs/differences.md); this function measures it.
     """
     alphas = as_finite_array("alphas", np.atleast_1d(alphas), (1,))
     if np.any(alphas <= 0):

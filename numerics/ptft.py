@@ -1,7 +1,7 @@
 """Pretraining + finetuning (PT+FT) in two-pathway diagonal networks: simulation and implicit bias.
 
-Model ([LL] Lippl & Lindsey, arXiv:2310.02396, Sec. 4, as in the authors' public code; THEORY.md
-Sec. 3): ``beta = w_plus * v_plus - w_minus * v_minus`` per coordinate, loss ``(1/2n)||X beta - y||^2``,
+Model ([LL] Lippl & Lindsey, NeurIPS 2024, arXiv:2310.02396, Sec. 4, as in the authors' public
+code): ``beta = w_plus * v_plus - w_minus * v_minus`` per coordinate, loss ``(1/2n)||X beta - y||^2``,
 full-batch gradient descent (GD).
 
 1. Pretraining on the auxiliary task, every weight starting at ``alpha`` (:func:`simulate_pretraining`).
@@ -9,13 +9,13 @@ full-batch gradient descent (GD).
    ``gamma >= 0``.
 3. Finetuning on the main task by GD from that start (:func:`simulate_finetuning`).
 
-Exact finetuning implicit bias for *any* start [derived; THEORY.md Sec. 3]. Per coordinate, gradient
+Exact finetuning implicit bias for *any* start [derived here; theory: ``ptft.exact_penalty``]. Per coordinate, gradient
 flow gives ``beta(S) = beta0 cosh 2S + (M/2) sinh 2S`` with ``S`` in the row space of ``X``,
 ``M = w+^2 + v+^2 + w-^2 + v-^2`` and ``beta0 = w+ v+ - w- v-`` at the start. Since
 ``M/2 >= |w+ v+| + |w- v-| >= |beta0|``, write ``a cosh(phi) = M/2``, ``a sinh(phi) = beta0`` with
 ``a = sqrt(M^2/4 - beta0^2)``, ``phi = asinh(beta0 / a)``; then ``beta(S) = a sinh(2S + phi)``, which is
 the link of :class:`numerics.separable_dual.SinhPenalty` ``(scale=a, phase=phi)`` (``a = sqrt(k)/2`` in
-THEORY.md's notation). The GD endpoint approaches its minimum-penalty interpolator as ``lr -> 0``
+the notation of [DL]). The GD endpoint approaches its minimum-penalty interpolator as ``lr -> 0``
 (error ``O(lr)``). ``a`` is computed without cancellation:
 ``M/2 - |beta0| = ((w+ - s v+)^2 + (w- + s v-)^2) / 2`` with ``s = sign(beta0)``.
 
@@ -23,7 +23,7 @@ Plotted approximation [LL]: ``R_FT(beta) = sum_i K_i q_W(2 beta_i / K_i)``, ``K_
 ``q_W(z) = 2 - sqrt(4 + z^2) + z asinh(z/2)``. Since ``q_W'(z) = asinh(z/2)``,
 ``d/dbeta [K q_W(2 beta/K)] = 2 asinh(beta/K)``, and ``K q_W(2 beta/K) = 2 K q(beta/K)`` with
 ``q(z) = z asinh z - sqrt(1+z^2) + 1``: ``R_FT = 4 * SinhPenalty(scale=K, phase=0)``, the same
-minimiser. With a rescaling ``c`` we use ``K_i = c^2 |beta_aux_i| + gamma^2`` (THEORY.md Sec. 3:
+minimiser. With a rescaling ``c`` we use ``K_i = c^2 |beta_aux_i| + gamma^2`` ([LL], Sec. 6:
 rescaling replaces ``|beta_aux|`` by ``c^2 |beta_aux|``; ``c = 1`` is the paper's plotted form).
 
 ``gamma = 0`` is *not* degenerate in general: the readout gradients are ``g w+`` and ``-g w-``, which
@@ -39,7 +39,7 @@ import numpy as np
 
 from ptft.numerics.mtl import _task_arrays, _weights_array, shared_layer_gd
 from ptft.numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
-from ptft.numerics.validation import as_finite_array, check_int, check_nonnegative, check_positive
+from ptft.numerics.validation import as_finite_array, check_int, check_nonnegative, check_positive, warn_not_converged
 
 __all__ = ["TwoPathwayWeights", "GDResult", "PTFTResult", "PenaltyComparison", "simulate_pretraining",
            "finetuning_start", "simulate_finetuning", "simulate_ptft", "finetuning_penalty", "handoff_penalty",
@@ -135,6 +135,9 @@ def simulate_finetuning(X, y, start: TwoPathwayWeights, lr, max_steps: int = 200
     wp, vp, wm, vm = (_weights_array(f"start.{k}", getattr(start, k), B, d)
                       for k in ("w_plus", "v_plus", "w_minus", "v_minus"))
     o = shared_layer_gd(Xs, ys, wp, wm, [vp], [vm], lr, max_steps, tol)
+    if not np.all(o.converged):
+        warn_not_converged(f"two-pathway GD on ({names[0]}, {names[1]})",
+                           o.residuals[0], tol, o.converged, f"max_steps = {max_steps} reached")
     sq = (lambda a: a) if batched else (lambda a: a[0])
     w = TwoPathwayWeights(sq(o.w_plus), sq(o.v_plus[0]), sq(o.w_minus), sq(o.v_minus[0]))
     return GDResult(beta=w.beta, weights=w, converged=o.converged if batched else bool(o.converged[0]),
@@ -251,7 +254,7 @@ def simulate_ptft(X_main, y_main, X_aux, y_aux, alpha, c, gamma, lr, *, lr_ft=No
 def finetuning_penalty(start: TwoPathwayWeights) -> SinhPenalty:
     """Exact gradient-flow implicit bias from ``start``: ``SinhPenalty(scale=a, phase=phi)``.
 
-    ``a = sqrt(M^2/4 - beta0^2)``, ``phi = asinh(beta0 / a)`` (module docstring; THEORY.md Sec. 3).
+    ``a = sqrt(M^2/4 - beta0^2)``, ``phi = asinh(beta0 / a)`` (module docstring; theory: ``ptft.exact_penalty``).
     Unbatched only. Raises ValueError (``start``) where ``a = 0`` (degenerate coordinate).
     """
     start = _check_weights("start", start)
@@ -277,7 +280,7 @@ def handoff_penalty(beta_aux, c, gamma, alpha: float = 0.0) -> SinhPenalty:
     ``w+^2 + w-^2 = sqrt(beta_aux^2 + 4 alpha^4)``, ``w+ w- = alpha^2``. After the hand-off
     ``(c, gamma)``: ``beta0 = c gamma sign(beta_aux) sqrt(sqrt(beta_aux^2 + 4 alpha^4) - 2 alpha^2)`` and
     ``a = sqrt(c^4 (beta_aux^2 + 4 alpha^4) + 8 c^2 gamma^2 alpha^2 + 4 gamma^4) / 2``; for ``alpha -> 0``
-    ``2a = sqrt k = sqrt(c^4 beta_aux^2 + 4 gamma^4)`` (THEORY.md Sec. 3).
+    ``2a = sqrt k = sqrt(c^4 beta_aux^2 + 4 gamma^4)`` (theory: ``ptft.rescaled_start``).
     """
     b = as_finite_array("beta_aux", beta_aux, (1,))
     c = check_positive("c", c)
@@ -378,7 +381,7 @@ def dl_handoff_penalty(beta_pt, c_pt, lambda_pt, gamma) -> SinhPenalty:
 
     ``beta0 = 0`` and ``sqrt k = M = 2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma^2``
     (gradient-flow pretraining from :func:`dl_pretraining_start`), so the penalty is
-    ``SinhPenalty(scale=M/2, phase=0)`` (= ``q_k``; ``c_FT = M/2`` in THEORY.md section 5).
+    ``SinhPenalty(scale=M/2, phase=0)`` (= ``q_k``; ``c_FT = M/2`` in the notation of [DL], Thm 4.1).
     """
     b = as_finite_array("beta_pt", beta_pt, (1,))
     c_pt = check_positive("c_pt", c_pt)

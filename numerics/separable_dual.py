@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 import scipy.linalg
 
-from ptft.numerics.validation import as_matrix, as_vector, check_int, check_positive
+from ptft.numerics.validation import as_matrix, as_vector, check_int, check_positive, warn_not_converged
 
 __all__ = ["SeparablePenalty", "SinhPenalty", "WeightedL2Penalty", "DualResult", "minimize_penalty_interpolation",
            "q_function"]
@@ -238,6 +238,8 @@ def minimize_penalty_interpolation(
     kkt = float(np.linalg.norm(X @ beta - y) / ynorm)
     if not success and kkt <= tol:
         success, message = True, "KKT residual below tolerance"
+    if not success:
+        warn_not_converged("minimize_penalty_interpolation", kkt, tol, detail=f"{message}; {nit} Newton iterations")
     gap = float(abs(lam @ (X @ beta - y)))
     pen = float(np.sum(penalty.value(beta)))
     return DualResult(beta=beta, lam=lam, success=success, message=message, nit=nit, kkt_residual=kkt,

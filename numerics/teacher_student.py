@@ -1,6 +1,7 @@
-"""Teacher-student generalisation experiments of Lippl & Lindsey (arXiv:2310.02396), diagonal networks.
+"""Teacher-student generalisation experiments of [LL] Lippl & Lindsey (NeurIPS 2024, arXiv:2310.02396),
+diagonal networks.
 
-Tasks (THEORY.md section 4): an auxiliary sparse teacher with ``k_aux`` nonzeros ``+-1/sqrt(k_aux)``
+Tasks: an auxiliary sparse teacher with ``k_aux`` nonzeros ``+-1/sqrt(k_aux)``
 and a main teacher with ``k_main`` nonzeros ``+-1/sqrt(k_main)``, of which ``shared`` sit on
 auxiliary features (the rest on features the auxiliary task does not use); signs are independent.
 Inputs are Gaussian rows rescaled to norm ``sqrt(d)``, labels noiseless.
@@ -24,6 +25,7 @@ module-level function so :func:`numerics.sweeps.run_sweep` can cache and distrib
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +35,7 @@ from ptft.numerics import mtl as nm
 from ptft.numerics import ptft as npf
 from ptft.numerics.data import gaussian_design
 from ptft.numerics.separable_dual import minimize_penalty_interpolation
-from ptft.numerics.validation import check_int, check_nonnegative, check_positive
+from ptft.numerics.validation import NotConvergedWarning, check_int, check_nonnegative, check_positive
 
 __all__ = ["TaskSpec", "TaskPair", "make_task_pair", "generalisation_errors", "METHODS"]
 
@@ -121,10 +123,15 @@ def _weight_scale(n_tasks: int, *teachers) -> float:
 
 
 def _with_retries(run, lr: float, retries: int = 2):
-    """``run(lr)``, retried at lr/4 (up to ``retries`` times) if GD diverges (ValueError naming lr)."""
+    """``run(lr)``, retried at lr/4 (up to ``retries`` times) if GD diverges (ValueError naming lr).
+
+    A run that stops before its tolerance is not an error here: its ``converged`` flag is returned
+    per seed and its error reported as NaN, so the :class:`NotConvergedWarning` is not repeated."""
     for attempt in range(retries + 1):
         try:
-            return run(lr), lr
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotConvergedWarning)
+                return run(lr), lr
         except ValueError as exc:
             if "diverged" not in str(exc) or attempt == retries:
                 raise

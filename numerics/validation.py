@@ -2,13 +2,42 @@
 
 Every check raises :class:`ValueError` whose message starts with the parameter's name, so a user
 learns which argument was wrong and why.
+
+A simulation or solver that stops before its tolerance returns ``converged=False`` (or
+``success=False``) *and* emits a :class:`NotConvergedWarning` whose message carries the residual
+(:func:`warn_not_converged`). Code that handles non-convergence on purpose (it records the flag) may
+silence it with ``warnings.catch_warnings()`` / ``warnings.simplefilter("ignore", NotConvergedWarning)``.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 __all__ = ["as_matrix", "as_vector", "as_finite_array", "check_positive", "check_nonnegative",
-           "check_int", "batch_shape"]
+           "check_int", "batch_shape", "NotConvergedWarning", "warn_not_converged"]
+
+
+class NotConvergedWarning(RuntimeWarning):
+    """A simulation or solver stopped before reaching its tolerance (the message gives the residual)."""
+
+
+def warn_not_converged(what: str, residual, tol: float, converged=None, detail: str = "",
+                       stacklevel: int = 2) -> None:
+    """Emit a :class:`NotConvergedWarning` for ``what`` with its (worst) relative ``residual``.
+
+    ``residual`` and ``converged`` may be per-run arrays of a batch; the message then counts the runs
+    that stopped early and gives their worst residual. ``stacklevel`` as for :func:`warnings.warn`,
+    counted from the caller of this function.
+    """
+    res = np.atleast_1d(np.asarray(residual, dtype=float))
+    conv = np.zeros(res.shape, bool) if converged is None else np.atleast_1d(np.asarray(converged, bool))
+    bad = res[~conv] if conv.shape == res.shape and (~conv).any() else res
+    worst = float(np.nanmax(bad)) if bad.size and not np.all(np.isnan(bad)) else float("nan")
+    runs = f" in {int((~conv).sum())} of {conv.size} runs: worst" if conv.size > 1 else ":"
+    msg = (f"{what} did not converge{runs} relative residual {worst:.3g} > tol = {tol:g}"
+           + (f" ({detail})" if detail else ""))
+    warnings.warn(msg, NotConvergedWarning, stacklevel=stacklevel + 1)
 
 
 def as_finite_array(name: str, a, ndim: tuple[int, ...] | None = None) -> np.ndarray:

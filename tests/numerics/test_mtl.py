@@ -80,7 +80,7 @@ def test_engine_step_is_the_gradient_of_the_documented_loss():
 
 
 def test_mtl_gd_gap_to_l12_minimum_is_positive_and_not_monotone_in_alpha():
-    """GD lands *above* the l1,2 minimum (THEORY.md Sec. 2), by an amount that is not monotone in alpha.
+    """GD lands *above* the l1,2 minimum (docs/differences.md), by an amount that is not monotone in alpha.
 
     Measured (d=40, n_aux=60, n_main=10, lr=0.3, tol=1e-4; min ||B||_1,2 = 3.58075):
     alpha = 1e-1: gap 0.0549; 3e-2: 0.0270; 1e-2: 0.0365; 1e-3: 0.0562; 1e-4: 0.0641 (tol 1e-5 changes

@@ -11,7 +11,7 @@ def test_verify_quick_single_claim_writes_reports(tmp_path, capsys):
     rc = main(["verify", "--quick", "--only", "diagonal.woodworth_q_equals_derived_Q", "--out", str(out),
                "--json", str(tmp_path / "r.json"), "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
     text = capsys.readouterr().out
-    assert rc == 0 and "PASS" in text and "1 passed, 0 failed" in text
+    assert rc == 0 and "PASS" in text and "1 held, 0 failed, 0 errors" in text
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["claims"][0]["id"] == "diagonal.woodworth_q_equals_derived_Q"
     assert data["config"] == {"quick": True, "seed": 0}
@@ -24,7 +24,8 @@ def test_verify_quick_single_claim_writes_reports(tmp_path, capsys):
 
 def test_verify_unknown_claim_is_a_clear_error(capsys):
     assert main(["verify", "--only", "no-such-claim", "--no-progress"]) == 2
-    assert "no claim matches" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "ptft verify: error: argument --only: no claim matches 'no-such-claim'" in err
 
 
 def test_list_and_derive(capsys):

@@ -78,11 +78,12 @@ def test_report_renderings():
                Claim("bad_claim", "A failing claim", "[LL]", _measure(5.0)).run(RunConfig())]
     rep = Report(results=results, config=RunConfig(quick=True))
     table = rep.table()
-    assert "PASS" in table and "FAIL" in table and "1 passed, 1 failed, 0 errors" in table
+    assert "PASS" in table and "FAIL" in table and table.splitlines()[-1].startswith("1 held, 1 failed, 0 errors in ")
     data = json.loads(rep.to_json())
     assert data["counts"] == {"PASS": 1, "FAIL": 1, "ERROR": 0}
     assert data["claims"][1]["error"] == 5.0
     md = rep.to_markdown()
-    assert "| FAIL | `bad_claim` |" in md and "why this tolerance: test" in md
+    assert "| **FAIL** | `bad_claim` |" in md and "why this tolerance: test" in md
     tex = rep.to_latex()
-    assert r"\begin{tabular}" in tex and r"bad\_claim" in tex and not rep.all_passed
+    assert r"\begin{longtable}" in tex and r"bad\_" in tex and not rep.all_passed
+    assert r"\textcolor{red!75!black}{\textbf{FAIL}}" in tex and r"\textcolor{green!45!black}{\textbf{PASS}}" in tex

@@ -1,7 +1,7 @@
 """Claims for the [DL] hand-off of pretraining + finetuning in diagonal networks.
 
-Source: [DL] Anguita, Locatello, Saxe, Mondelli, Mancini, Lippl, Domine, "A Theory of How Pretraining
-Shapes Inductive Bias in Fine-Tuning", arXiv:2602.20062 (Thm 4.1; THEORY.md sections 3 and 5).
+Source: [DL] Anguita, Locatello, Saxe, Mondelli, Mancini, Lippl, Dominé, "A Theory of How Pretraining
+Shapes Inductive Bias in Fine-Tuning", 2026, arXiv:2602.20062 (Thm 4.1).
 """
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from ptft.numerics.separable_dual import minimize_penalty_interpolation
 from ptft.verification.claims.lippl_lindsey2023 import _rel
 from ptft.verification.registry import Measurement, NotConverged, RunConfig, claim
 
-DL = "[DL] Anguita et al., arXiv:2602.20062"
+DL = "[DL] Anguita et al., 2026 (arXiv:2602.20062)"
 
 
 @claim("ptft.dl_handoff_follows_k_d",
        "After the [DL] hand-off, PT+FT gradient descent lands on the minimiser of q_k with the derived k_d",
-       f"{DL}, Thm 4.1; theory: ptft.dl_handoff; THEORY.md sections 3 and 5", tags=("ptft", "dl", "issue3"))
+       f"{DL}, Thm 4.1; theory: ptft.dl_handoff", tags=("ptft", "dl"))
 def dl_handoff_follows_k_d(cfg: RunConfig) -> Measurement:
     """Pretrain by GD from (c_PT, lambda_PT), hand off, finetune by GD; extrapolate both step sizes to 0.
 
