@@ -1,7 +1,8 @@
 """Conservation law at gamma = 0: l-order O vs pretraining dependence FD (O + FD = 1) for MTL and PT+FT.
 
-For a per-coordinate penalty R(beta; beta_aux) ([LL] Lippl & Lindsey, arXiv:2310.02396, Sec. 4;
-[DL] Anguita et al., arXiv:2602.20062; THEORY.md Sec. 4):
+For a per-coordinate penalty R(beta; beta_aux) ([LL] Lippl & Lindsey 2024, arXiv:2310.02396, Sec. 4;
+[DL] Anguita et al. 2026, "A Theory of How Pretraining Shapes Inductive Bias in Fine-Tuning",
+arXiv:2602.20062):
 
 * l-order O = d log R / d log|beta| (1: l1-like, sparse; 2: l2-like, lazy),
 * pretraining dependence FD = d log R / d log|beta_aux| (0: none; -1: full reuse),
@@ -109,8 +110,9 @@ def conservation_data(ratios=None, marker_ratios=None, beta_aux=BETA_AUX, h: flo
     return out
 
 
-def make(out_dir: Path, quick: bool = False) -> list[Path]:
-    """Write ``conservation_law.png/.pdf`` (cheap: the same with ``quick``)."""
+def make(out_dir: Path, quick: bool = False, *, use_cache: bool = True) -> list[Path]:
+    """Write ``conservation_law.png/.pdf``; returns the paths (analytic and cheap: ``quick`` and
+    ``use_cache`` change nothing, there is no cache)."""
     from matplotlib.lines import Line2D
 
     data = conservation_data()
@@ -152,3 +154,9 @@ def make(out_dir: Path, quick: bool = False) -> list[Path]:
     axa.legend(handles=meth + [Line2D([], [], color="k", label="theory (SymPy)")] + marks, loc="lower left",
                fontsize=6.5)
     return save_figure(fig, out_dir, "conservation_law")
+
+
+if __name__ == "__main__":
+    from ptft.paper_figures.script import main
+
+    raise SystemExit(main("conservation_law"))

@@ -1,7 +1,7 @@
 """Main-task test error vs n_main for single task, MTL, PT+FT and rescaled PT+FT; all/half/no features shared.
 
-Reproduces the diagonal-network teacher-student experiment of [LL] (Lippl & Lindsey, arXiv:2310.02396,
-Sec. 4; THEORY.md Sec. 4) with :func:`numerics.teacher_student.generalisation_errors`: an auxiliary
+Reproduces the diagonal-network teacher-student experiment of [LL] (Lippl & Lindsey 2024, "Inductive
+biases of multi-task learning and finetuning: multiple regimes of feature reuse", arXiv:2310.02396) with :func:`numerics.teacher_student.generalisation_errors`: an auxiliary
 teacher with k_aux nonzeros, a main teacher with k_main = k_aux nonzeros of which all / half / none sit on
 auxiliary features (three panels). Full size ([LL]): d = 1000, k_aux = 40, n_aux = 1024,
 n_main in {16, ..., 512}, 6 seeds; ``quick``: d = 100, k_aux = 6, n_aux = 64, n_main in {8, 16, 32}, 2 seeds.
@@ -17,15 +17,19 @@ divided by the *same seed's* single-task GD error at the smallest n_main, as [LL
   same alpha, and the exact hand-off penalty of PT+FT evaluated at the theoretical pretrained
   coefficients (solid). MTL (dashed) is the l1,2 (group-lasso) interpolator, which is the alpha -> 0
   explicit-penalty limit: MTL gradient flow is not a mirror flow (``theory.get("mtl.flow_metric")``), so
-  no finite-alpha penalty exists to plot. MTL markers and line therefore need not coincide
-  (THEORY.md Sec. 2). At full size the difference is large where the main task has features of its
+  no finite-alpha penalty exists to plot. MTL markers and line therefore need not coincide (finite
+  alpha sits between the kernel and the rich regime: [W] Woodworth et al. 2020, "Kernel and rich regimes
+  in overparametrized models"). At full size the difference is large where the main task has features of its
   own: the l1,2 line recovers the teacher at n_main = 256, like exact l1 would, while finite-alpha GD
   (single task and MTL alike) does not yet.
 * GD stops at relative training residual 1e-3, which at full size leaves a test error of 1e-6 to 1e-4
   (see ``FLOOR_NOTE``); markers at that level are at the stopping floor.
+* Everything stays inside the axes: means below ``Y_FLOOR`` are drawn at ``Y_FLOOR``, and a theory line
+  that falls below it ends at its crossing with ``Y_FLOOR`` (:func:`style.cut_at_floor`).
 
 Every expensive loop runs through :func:`numerics.sweeps.run_sweep` (cached per point under
-``out_dir/.cache``, tqdm progress, optional executor: set ``PTFT_FIGURE_WORKERS=2`` for a process pool).
+``out_dir/.cache``; ``use_cache=False`` / ``--no-cache`` recomputes every point and neither reads nor writes
+the cache, tqdm progress, optional executor: set ``PTFT_FIGURE_WORKERS=2`` for a process pool).
 The GD cell (all seeds batched) and the theory cell (one seed) are separate sweep points; a theory
 minimiser that raises RuntimeError (e.g. cvxpy 'optimal_inaccurate') is reported with a warning, left
 out of the theory mean, and not cached (so it is retried on the next run).
@@ -40,7 +44,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullLocator
 
-from ptft.paper_figures.style import METHOD_COLORS, METHOD_LABELS, METHOD_MARKERS, new_figure, panel_label, save_figure
+from ptft.paper_figures.style import (METHOD_COLORS, METHOD_LABELS, METHOD_MARKERS, cut_at_floor, new_figure,
+                                      panel_label, save_figure)
 
 __all__ = ["Config", "CONFIGS", "MethodSpec", "theory_error_cell", "gd_errors", "theory_errors", "run_cells", "summarise", "generalisation_data",
            "plot_error_vs_n", "make"]
@@ -49,7 +54,7 @@ ALPHA = 1e-3
 GAMMA = 1e-3
 C_RESCALED = 0.1
 MAX_STEPS = 500_000
-#: bottom edge of the error axes; values below are drawn at the edge, theory lines leave through it
+#: floor of the error axes: means below are drawn at it, theory lines end where they cross it
 Y_FLOOR = 1e-6
 #: GD stops at a relative training residual of 1e-3 (``generalisation_errors``' ``tol``). At full size this
 #: leaves a test error of 1e-6 to 1e-4 (larger at small n_main) that tighter stops remove, so
@@ -57,7 +62,7 @@ Y_FLOOR = 1e-6
 #: shared, n_main = 512, seeds 0 and 1: 1.2e-5 at tol 1e-3, 3.8e-6 at 3e-4, 2.2e-6 at 1e-4 (Q minimiser
 #: 1.5e-6); PT+FT c = 1, 5 of 40 features, n_main = 64, seed 0: 7.0e-5, 1.6e-5, 4.6e-6 (minimiser 1.5e-6).
 FLOOR_NOTE = ("GD stops at training residual 1e-3, leaving a test error of 1e-6 to 1e-4 (larger at small n): "
-              "markers in that range may sit at this floor\npoints at the bottom edge and lines leaving it: "
+              "markers in that range may sit at this floor\nmarkers at 1e-6 and lines ending at 1e-6: "
               "error < 1e-6")
 #: line style of the MTL theory curve: the l1,2 minimiser is the alpha -> 0 (explicit-penalty) limit, while
 #: the other lines are finite-alpha implicit-bias minimisers; MTL gradient flow has no penalty at finite alpha
@@ -117,6 +122,11 @@ def theory_error_cell(d, k_aux, k_main, shared, n_aux, n_main, method, seed, alp
                       f"{exc}; theory point marked missing", RuntimeWarning, stacklevel=2)
         return None
     return {"theory_error": r["theory_error"][0]}
+
+
+def figure_cache(out_dir, use_cache: bool = True):
+    """The sweep cache of a figure written to ``out_dir`` (``out_dir/.cache``), or None with ``use_cache=False``."""
+    return Path(out_dir) / ".cache" if use_cache else None
 
 
 def _executor():
@@ -236,7 +246,7 @@ def error_bars(mean, se, y_floor: float):
 def plot_error_vs_n(ax, summary: dict, methods: list[MethodSpec], *, y_floor: float = Y_FLOOR, jitter: float = 0.035):
     """One panel: GD markers (mean +- 2 s.e.) and theory lines for each method; returns texts of failure notes.
 
-    Means/lower bars below ``y_floor`` are drawn at the floor (lines leave the axis there: exact recovery).
+    Means/lower bars below ``y_floor`` are drawn at the floor; a theory line ends where it crosses the floor.
     Markers of different methods are shifted horizontally by a few percent so the error bars stay legible.
     """
     notes = []
@@ -244,8 +254,7 @@ def plot_error_vs_n(ax, summary: dict, methods: list[MethodSpec], *, y_floor: fl
         s = summary[m.key]
         n = s["n"].astype(float)
         shift = np.exp(jitter * (j - (len(methods) - 1) / 2))
-        th = s["theory_mean"]
-        ax.plot(n, np.where(th > 0, th, np.nan), color=m.color, lw=1.3, alpha=0.9, zorder=2,
+        ax.plot(*cut_at_floor(n, s["theory_mean"], y_floor), color=m.color, lw=1.3, alpha=0.9, zorder=2,
                 ls=MTL_THEORY_LS if m.method == "mtl" else "-")
         y, yerr = error_bars(s["gd_mean"], s["gd_se"], y_floor)
         ok = np.isfinite(y)
@@ -272,7 +281,8 @@ def _legend_handles(methods):
 
 
 def finish_axes(axes, notes_per_ax, y_floor):
-    """Shared y-limits (bottom edge = ``y_floor``), failure notes in the top-right corner of each panel."""
+    """Shared y-limits covering every plotted line (bottom edge just below ``y_floor``), failure notes in the
+    top-right corner of each panel."""
     lo, hi = [], []
     for ax in axes:
         for line in ax.get_lines():
@@ -290,9 +300,10 @@ def finish_axes(axes, notes_per_ax, y_floor):
                     color="0.3")
 
 
-def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
-    """Write ``generalisation.png/.pdf``; cells cached in ``out_dir/.cache``."""
-    data = generalisation_data(quick, Path(out_dir) / ".cache", executor=executor)
+def make(out_dir: Path, quick: bool = False, *, executor=None, use_cache: bool = True) -> list[Path]:
+    """Write ``generalisation.png/.pdf``; returns the paths. Cells cached in ``out_dir/.cache`` unless
+    ``use_cache=False`` (then every cell is recomputed and the cache is neither read nor written)."""
+    data = generalisation_data(quick, figure_cache(out_dir, use_cache), executor=executor)
     cfg, methods = data["config"], data["methods"]
     y_floor = Y_FLOOR
     fig, axes = new_figure(3, width=11.0, height=4.2, sharey=True)
@@ -312,3 +323,9 @@ def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
                  f"alpha = {ALPHA:g}, gamma = {GAMMA:g}" + (" (quick)" if quick else "") + "\n" + FLOOR_NOTE,
                  fontsize=8)
     return save_figure(fig, out_dir, "generalisation")
+
+
+if __name__ == "__main__":
+    from ptft.paper_figures.script import main
+
+    raise SystemExit(main("generalisation"))

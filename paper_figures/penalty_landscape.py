@@ -1,6 +1,7 @@
 """Per-coordinate penalties vs |beta| (log-log): MTL conditional penalty, exact PT+FT penalty at c = 1 and 0.1.
 
-Panels ([LL] Lippl & Lindsey, arXiv:2310.02396, Secs. 3-4; THEORY.md Secs. 2-3):
+Panels ([LL] Lippl & Lindsey 2024, "Inductive biases of multi-task learning and finetuning: multiple
+regimes of feature reuse", arXiv:2310.02396):
 
 (a) MTL: R_MTL(beta; beta_aux) = sqrt(beta^2 + beta_aux^2) - |beta_aux| (theory ``mtl.conditional_penalty``),
     i.e. the l1,2 (group-lasso) norm of the coordinate minus its value at beta = 0; beta_aux = 0 gives |beta| (l1).
@@ -100,8 +101,9 @@ def penalty_landscape_data(betas=None, marker_betas=None, beta_aux=BETA_AUX, c_v
     return out
 
 
-def make(out_dir: Path, quick: bool = False) -> list[Path]:
-    """Write ``penalty_landscape.png/.pdf`` (cheap: the same with ``quick``)."""
+def make(out_dir: Path, quick: bool = False, *, use_cache: bool = True) -> list[Path]:
+    """Write ``penalty_landscape.png/.pdf``; returns the paths (analytic and cheap: ``quick`` and
+    ``use_cache`` change nothing, there is no cache)."""
     data = penalty_landscape_data()
     betas, mb = data["betas"], data["marker_betas"]
     fig, axes = new_figure(3, width=11.0, height=3.9)
@@ -143,3 +145,9 @@ def make(out_dir: Path, quick: bool = False) -> list[Path]:
                     r"$\beta_0 = c\gamma\,\mathrm{sign}(\beta_{aux})\sqrt{|\beta_{aux}|}$",
                     transform=axes[0, 2].transAxes, ha="right", va="bottom", fontsize=7)
     return save_figure(fig, out_dir, "penalty_landscape")
+
+
+if __name__ == "__main__":
+    from ptft.paper_figures.script import main
+
+    raise SystemExit(main("penalty_landscape"))

@@ -26,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ptft.paper_figures.generalisation import (ALPHA, MAX_STEPS, _executor, _mean_se, error_bars, gd_errors,
-                                          theory_error_cell, theory_errors)
-from ptft.paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure
+from ptft.paper_figures.generalisation import (ALPHA, MAX_STEPS, _executor, _mean_se, error_bars, figure_cache,
+                                               gd_errors, theory_error_cell, theory_errors)
+from matplotlib.ticker import MaxNLocator, NullLocator
+
+from ptft.paper_figures.style import METHOD_COLORS, new_figure, panel_label, save_figure, sparse_log_ticks
 
 __all__ = ["PhaseConfig", "PHASE_CONFIGS", "phase_data", "make"]
 
@@ -127,31 +129,65 @@ def _heatmap(ax, cfg, values, vmin, vmax):
     CC, GG = np.meshgrid(cf, gf)
     R = selection_contrast(1 / np.sqrt(cfg.k_main), 1 / np.sqrt(cfg.k_aux), CC, GG, ALPHA)
     cs = ax.contour(CC, GG, R, levels=list(RHO_LEVELS), colors="white", linewidths=1.0)
-    ax.clabel(cs, fmt=lambda v: f"rho = {v:g}", fontsize=6.5, inline_spacing=2)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.invert_xaxis()
+    ax.set_xlim(xs[-1], xs[0])  # inverted: rescaling grows to the right
+    ax.set_ylim(ys[0], ys[-1])
+    # few labelled ticks, no minor ticks (the cells sit at half decades)
+    sparse_log_ticks(ax.xaxis, xs[0], xs[-1], max_ticks=4)
+    sparse_log_ticks(ax.yaxis, ys[0], ys[-1], max_ticks=3)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("rescaling factor c")
     ax.set_ylabel(r"readout reset $\gamma$")
-    return m
+    return m, cs
 
 
-def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
-    """Write ``rescaling_phase.png/.pdf``; cells cached in ``out_dir/.cache``."""
-    data = phase_data(quick, Path(out_dir) / ".cache", executor=executor)
+def label_contours(ax, cs, margin: float = 0.12) -> list[tuple[float, float]]:
+    """Label every piece of every contour line once, at a point well inside the axes.
+
+    The label of a piece sits at its point nearest to the axes' rising diagonal (the contours of rho
+    run across it, so labels of different levels do not collide), among the points at least ``margin``
+    (axes fraction) from every edge; pieces with no such point stay unlabelled. Call once the layout is
+    final (the inline gaps are cut in screen space). Returns the label positions (data coordinates).
+    """
+    to_axes = ax.transData + ax.transAxes.inverted()
+    positions = []
+    for segs in cs.allsegs:
+        for seg in segs:
+            if len(seg) < 2:
+                continue
+            f = to_axes.transform(seg)
+            inside = np.all((f > margin) & (f < 1 - margin), axis=1)
+            if inside.sum() < 3:
+                continue
+            k = np.argmin(np.where(inside, np.abs(f[:, 0] - f[:, 1]), np.inf))
+            positions.append((float(seg[k, 0]), float(seg[k, 1])))
+    if positions:
+        ax.clabel(cs, manual=positions, inline=True, inline_spacing=3, fontsize=6.5,
+                  fmt=lambda v: rf"$\rho$ = {v:g}")
+    return positions
+
+
+def make(out_dir: Path, quick: bool = False, *, executor=None, use_cache: bool = True) -> list[Path]:
+    """Write ``rescaling_phase.png/.pdf``; returns the paths. Cells cached in ``out_dir/.cache`` unless
+    ``use_cache=False`` (then every cell is recomputed and the cache is neither read nor written)."""
+    data = phase_data(quick, figure_cache(out_dir, use_cache), executor=executor)
     cfg = data["config"]
     fig, axes = new_figure(3, width=12.0, height=4.3)
     ax_th, ax_gd, ax_sl = axes[0]
     both = np.concatenate([np.nanmean(data["theory"], -1).ravel(), np.nanmean(data["gd"], -1).ravel()])
     both = np.log10(both[np.isfinite(both) & (both > 0)])
     vmin, vmax = float(both.min()), float(both.max())
-    mesh = _heatmap(ax_th, cfg, data["theory"], vmin, vmax)
-    _heatmap(ax_gd, cfg, data["gd"], vmin, vmax)
+    mesh, cs_th = _heatmap(ax_th, cfg, data["theory"], vmin, vmax)
+    _, cs_gd = _heatmap(ax_gd, cfg, data["gd"], vmin, vmax)
     panel_label(ax_th, "a", "theory: exact hand-off penalty minimiser")
     nf = int(data["failed"].sum())
     panel_label(ax_gd, "b", "gradient descent" + (f" ({nf} runs not converged, omitted)" if nf else ""))
     cb = fig.colorbar(mesh, ax=[ax_th, ax_gd], shrink=0.9, pad=0.02)
     cb.set_label("log10(test error / single-task error)")
+    cb.locator = MaxNLocator(5, steps=[1, 2, 5, 10])
+    cb.update_ticks()
 
     import matplotlib.pyplot as plt
 
@@ -185,14 +221,30 @@ def make(out_dir: Path, quick: bool = False, *, executor=None) -> list[Path]:
     ax_sl.legend(handles=h, fontsize=6.5, loc="upper left", ncol=2, columnspacing=1.0)
     ax_sl.set_xscale("log")
     ax_sl.set_yscale("log")
-    ax_sl.invert_xaxis()
+    ax_sl.set_xlim(max(cs) * 1.6, min(cs) / 1.6)  # inverted: rescaling grows to the right
     ax_sl.set_xlabel("rescaling factor c")
     ax_sl.set_ylabel("test error / single-task error")
     panel_label(ax_sl, "c", r"slices at fixed $\gamma$")
-    top = float(np.nanmax(means)) * 6  # headroom for the legend above the curves
+    drawn = np.concatenate([np.asarray(ln.get_ydata(), float) for ln in ax_sl.get_lines()])
+    drawn = drawn[np.isfinite(drawn) & (drawn > 0)]
+    # headroom above the curves and bars for the legend
+    top = max(float(np.nanmax(means)) * 6, float(drawn.max()) * 2.5)
     ax_sl.set_ylim(floor, top)
+    sparse_log_ticks(ax_sl.xaxis, min(cs), max(cs), max_ticks=4)
+    sparse_log_ticks(ax_sl.yaxis, floor, top, max_ticks=5)
     fig.suptitle(f"PT+FT, main task on {cfg.k_main} of k_aux = {cfg.k_aux} auxiliary features; d = {cfg.d}, "
                  f"n_aux = {cfg.n_aux}, n_main = {cfg.n_main}, {len(cfg.seeds)} seeds, alpha = {ALPHA:g}"
                  + (" (quick)" if quick else "") + "\ncontours: selection contrast rho = price of a pretrained "
                  "feature / price of a new one (ptft.selection_contrast; -> 1: pretraining forgotten)", fontsize=8)
+    # contour labels last, on the final layout (inline gaps and label positions are in screen space)
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    label_contours(ax_th, cs_th)
+    label_contours(ax_gd, cs_gd)
     return save_figure(fig, out_dir, "rescaling_phase")
+
+
+if __name__ == "__main__":
+    from ptft.paper_figures.script import main
+
+    raise SystemExit(main("rescaling_phase"))

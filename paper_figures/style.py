@@ -13,9 +13,10 @@ import matplotlib
 matplotlib.use("Agg")  # headless: figures are only ever written to files
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "METHOD_MARKERS", "RC", "PANEL_SIZE", "apply_style", "new_figure",
-           "panel_label", "rescaling_color", "save_figure", "aux_color"]
+           "panel_label", "rescaling_color", "save_figure", "aux_color", "cut_at_floor", "sparse_log_ticks"]
 
 #: inches per panel (width, height)
 PANEL_SIZE = (3.6, 3.0)
@@ -94,3 +95,72 @@ def save_figure(fig, out_dir, name: str) -> list[Path]:
     plt.close(fig)
     return paths
 
+
+
+def cut_at_floor(x, y, floor: float):
+    """A log-log polyline ``(x, y)`` cut where it falls below ``floor``.
+
+    Returns new ``(x, y)`` arrays: a segment that crosses ``floor`` ends (or starts) exactly at the
+    crossing (interpolated linearly in log x and log y), points below ``floor`` (or <= 0) become NaN, so
+    the drawn line stays inside axes whose bottom edge is at or below ``floor`` without relying on
+    clipping. NaNs in ``y`` stay gaps.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    xs, ys = [], []
+    ok = np.isfinite(y) & (y >= floor)
+    for i in range(len(x)):
+        if i > 0 and np.isfinite(y[i - 1]) and np.isfinite(y[i]) and ok[i - 1] != ok[i]:
+            lo_y = np.log(np.maximum([y[i - 1], y[i]], 1e-300))
+            t = (np.log(floor) - lo_y[0]) / (lo_y[1] - lo_y[0])
+            xs.append(float(np.exp(np.log(x[i - 1]) + t * (np.log(x[i]) - np.log(x[i - 1])))))
+            ys.append(floor)
+            if not ok[i]:  # leaving: break the line after the crossing
+                xs.append(np.nan)
+                ys.append(np.nan)
+        xs.append(x[i])
+        ys.append(y[i] if ok[i] else np.nan)
+    return np.array(xs), np.array(ys)
+
+
+def sparse_log_ticks(axis, lo: float, hi: float, max_ticks: int = 5) -> None:
+    """At most ``max_ticks`` labelled ticks on a log ``axis`` (``ax.xaxis`` / ``ax.yaxis``) spanning [lo, hi].
+
+    Uses decades (or every 2nd / 3rd decade) when the range is wide, 1-2-5 or 1-3 steps when it spans
+    less than two decades; minor ticks are kept but never labelled.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    e0, e1 = int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1
+    candidates = [[10.0 ** e for e in range(e0, e1 + 1, step)] for step in (1, 2, 3, 4, 5)]
+    fine = [[m * 10.0 ** e for e in range(e0, e1 + 1) for m in ms] for ms in ((1, 2, 5), (1, 3))]
+    chosen = None
+    for ticks in fine + candidates:
+        inside = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if 2 <= len(inside) <= max_ticks:
+            chosen = inside
+            break
+    if chosen is None:  # narrower than any pair of candidates: the two ends
+        chosen = [lo, hi]
+    decades = all(abs(np.log10(t) - round(np.log10(t))) < 1e-9 for t in chosen)
+    axis.set_major_locator(FixedLocator(chosen))
+    axis.set_major_formatter(FuncFormatter(_decade_label if decades else _tick_label))
+    axis.set_minor_locator(LogLocator(subs=np.arange(2, 10)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _decade_label(v, _pos=None) -> str:
+    return rf"$10^{{{int(round(np.log10(v)))}}}$" if v > 0 else ""
+
+
+def _tick_label(v, _pos=None) -> str:
+    if v <= 0:
+        return ""
+    e = int(np.floor(np.log10(v) + 1e-9))
+    m = v / 10.0 ** e
+    if -2 <= e <= 2:
+        return f"{v:g}"
+    if abs(m - 1) < 1e-6:
+        return rf"$10^{{{e}}}$"
+    return rf"${m:g}\cdot 10^{{{e}}}$"

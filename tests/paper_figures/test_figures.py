@@ -120,3 +120,154 @@ def test_rescaling_phase_renders_and_theory_tracks_gd(tmp_path, monkeypatch):
     # GD lands on the exact hand-off minimiser (claim ptft.gd_follows_exact_penalty), so the two maps agree
     np.testing.assert_allclose(d["gd"], d["theory"], rtol=0.1)
     assert np.all((d["rho"] > 0) & (d["rho"] < 1))
+
+
+# --- layout: everything drawn stays inside the axes ------------------------------------------------------------
+
+
+def test_cut_at_floor_ends_lines_at_the_floor():
+    from ptft.paper_figures.style import cut_at_floor
+
+    x, y = cut_at_floor([8, 16, 32], [0.3, 0.08, 1e-12], 1e-6)
+    ok = np.isfinite(y)
+    assert np.all(y[ok] >= 1e-6) and y[ok][-1] == 1e-6       # ends on the floor ...
+    assert 16 < x[ok][-1] < 32                                 # ... where the segment crosses it
+    # log-log interpolation: 0.08 -> 1e-12 over one octave crosses 1e-6 at 2^(log(0.08/1e-6)/log(0.08/1e-12))
+    t = np.log(0.08 / 1e-6) / np.log(0.08 / 1e-12)
+    assert x[ok][-1] == pytest.approx(16 * 2 ** t)
+    # exact zero (exact recovery) and a rise from below the floor
+    x, y = cut_at_floor([1, 2, 4], [0.0, 1e-2, 1e-3], 1e-6)
+    assert np.isnan(y[0]) and np.nanmin(y) == 1e-6 and np.all(x[np.isfinite(y)] >= 1)
+
+
+def test_generalisation_lines_stay_inside_the_axes():
+    import matplotlib.pyplot as plt
+
+    cfg = generalisation.Config(d=10, k_aux=2, n_aux=4, n_main=(8, 16, 32), seeds=(0, 1))
+    ms = generalisation.default_methods()[:2]
+    rec = lambda th: {"n": np.array(cfg.n_main), "gd_mean": np.array([1.0, 1e-2, 1e-8]),  # noqa: E731
+                      "gd_se": np.array([0.1, 1e-3, 1e-9]), "gd_count": np.array([2, 2, 2]),
+                      "gd_failed": np.array([0, 0, 0]), "theory_mean": np.array(th), "seeds": 2}
+    summary = {"single_task": rec([1.0, 0.5, 1e-3]), "mtl": rec([0.3, 0.08, 1e-14])}  # MTL far below the floor
+    fig, ax = plt.subplots()
+    notes = generalisation.plot_error_vs_n(ax, summary, ms)
+    generalisation.finish_axes([ax], [notes], generalisation.Y_FLOOR)
+    lo, hi = ax.get_ylim()
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), float)
+        y = y[np.isfinite(y)]
+        assert np.all((y >= lo) & (y <= hi)), line
+    plt.close(fig)
+
+
+def test_rescaling_phase_contour_labels_inside_axes():
+    import matplotlib.pyplot as plt
+    from ptft.paper_figures import rescaling_phase
+    from ptft.paper_figures.style import new_figure
+
+    cfg = rescaling_phase.PHASE_CONFIGS[False]  # the full-size grid; values are synthetic (no sweep)
+    vals = np.exp(np.random.default_rng(0).normal(size=(len(cfg.gamma), len(cfg.c), 2)))
+    fig, axes = new_figure(2, width=8.0, height=4.0)
+    sets = [rescaling_phase._heatmap(ax, cfg, vals, -1.0, 1.0)[1] for ax in axes[0]]
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    renderer = fig.canvas.get_renderer()
+    for ax, cs in zip(axes[0], sets):
+        assert len(rescaling_phase.label_contours(ax, cs)) >= len(rescaling_phase.RHO_LEVELS) - 1
+        box = ax.get_window_extent(renderer)
+        assert cs.labelTexts
+        for t in cs.labelTexts:
+            tb = t.get_window_extent(renderer)
+            assert box.x0 <= tb.x0 and tb.x1 <= box.x1 and box.y0 <= tb.y0 and tb.y1 <= box.y1, t.get_text()
+        assert len(ax.yaxis.get_majorticklocs()) <= 3 and len(ax.xaxis.get_majorticklocs()) <= 4
+    plt.close(fig)
+
+
+# --- --no-cache and printed paths ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_phase(monkeypatch):
+    """The rescaling_phase figure on a tiny grid, with a counter of GD/minimiser evaluations."""
+    import functools
+
+    import ptft.numerics.teacher_student as ts
+    from ptft.paper_figures import rescaling_phase
+
+    tiny = rescaling_phase.PhaseConfig(d=40, k_aux=6, k_main=2, n_aux=48, n_main=4, seeds=(0, 1),
+                                       c=(1.0, 0.1), gamma=(1e-2, 1e-3), slices=(1e-2, 1e-3))
+    monkeypatch.setitem(rescaling_phase.PHASE_CONFIGS, True, tiny)
+    monkeypatch.delenv("PTFT_FIGURE_WORKERS", raising=False)  # serial: the counter lives in this process
+    calls = []
+    real = ts.generalisation_errors
+
+    @functools.wraps(real)  # same module/qualname, so the same cache keys
+    def counting(**kw):
+        calls.append(kw)
+        return real(**kw)
+
+    monkeypatch.setattr(ts, "generalisation_errors", counting)
+    return calls
+
+
+def _cache_files(out):
+    return {p: p.stat().st_mtime_ns for p in (out / ".cache").rglob("*.json")}
+
+
+def test_no_cache_recomputes_every_point(tiny_phase, tmp_path):
+    from ptft.paper_figures import rescaling_phase
+
+    rescaling_phase.make(tmp_path, quick=True)
+    first = len(tiny_phase)
+    cached = _cache_files(tmp_path)
+    assert first > 0 and len(cached) > 0
+    rescaling_phase.make(tmp_path, quick=True)                       # everything read from the cache
+    assert len(tiny_phase) == first
+    rescaling_phase.make(tmp_path, quick=True, use_cache=False)      # nothing read: all recomputed ...
+    assert len(tiny_phase) == 2 * first
+    assert _cache_files(tmp_path) == cached                           # ... and nothing written
+
+
+def test_cli_figures_no_cache_recomputes_and_prints_each_path_once(tiny_phase, tmp_path, capsys):
+    from ptft.verification import cli
+
+    out = tmp_path / "figs"
+    assert cli.main(["figures", "--out", str(out), "--quick", "--only", "rescaling_phase"]) == 0
+    first = len(tiny_phase)
+    assert cli.main(["figures", "--out", str(out), "--quick", "--only", "rescaling_phase", "--no-cache"]) == 0
+    assert len(tiny_phase) == 2 * first
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    expected = [f"wrote {out / 'rescaling_phase'}.{ext}" for ext in ("png", "pdf")]
+    assert lines == expected * 2  # once per file and run: no second listing
+
+
+def test_script_main_prints_where_it_wrote(tmp_path, capsys):
+    from ptft.paper_figures import script
+
+    assert script.main("penalty_landscape", ["--out", str(tmp_path), "--no-cache"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"wrote {tmp_path / 'penalty_landscape.png'}", f"wrote {tmp_path / 'penalty_landscape.pdf'}"]
+    assert all((tmp_path / f"penalty_landscape.{e}").stat().st_size > 1000 for e in ("png", "pdf"))
+
+
+@pytest.mark.parametrize("name", list(paper_figures.FIGURES))
+def test_every_figure_is_a_script_with_no_cache(name):
+    import inspect
+
+    mod = paper_figures.FIGURES[name]
+    assert "use_cache" in inspect.signature(mod.make).parameters
+    src = inspect.getsource(mod)
+    assert 'if __name__ == "__main__":' in src and f'main("{name}")' in src
+    a = __import__("ptft.paper_figures.script", fromlist=["build_parser"]).build_parser(name).parse_args(
+        ["--out", "x", "--quick", "--no-cache"])
+    assert a.no_cache and a.quick and a.out == "x"
+
+
+def test_no_internal_references_in_figures():
+    from pathlib import Path
+
+    root = Path(paper_figures.__file__).parent
+    for p in list(root.glob("*.py")) + [Path(__file__)]:
+        text = p.read_text().lower()
+        for word in ("theory" + ".md", "iss" + "ue"):
+            assert word not in text, (p.name, word)
