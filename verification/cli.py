@@ -31,6 +31,9 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ptft", description="ptft-theory: derive, simulate and verify the theory "
                                 "of multi-task learning and pretraining + finetuning.")
+    from ptft import __version__
+
+    p.add_argument("--version", action="version", version=f"ptft-theory {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("verify", help="run the claims and write a report")
