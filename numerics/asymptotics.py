@@ -69,7 +69,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, special
 
-from ptft.numerics.validation import (NotConvergedWarning, as_finite_array, check_int, check_nonnegative,
+from ptft.numerics.validation import (check_probability, NotConvergedWarning, as_finite_array, check_int, check_nonnegative,
                                       check_positive, warn_not_converged)
 
 __all__ = ["GROUPS", "AsymptoticResult", "CurveResult", "MapResult", "task_from_overlap", "handoff_scales",
@@ -93,14 +93,7 @@ _MAP_VERSION = "1"
 # ----------------------------------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------------------------------
-def _check_probability(name: str, x) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a probability in [0, 1], got {x!r}") from None
-    if not np.isfinite(v) or v < 0.0 or v > 1.0:
-        raise ValueError(f"{name}: must be a probability in [0, 1], got {x!r}")
-    return v
+_check_probability = check_probability  # a probability or fraction in [0, 1], named in the error
 
 
 def _check_lambda(x) -> float:

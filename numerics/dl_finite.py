@@ -84,7 +84,7 @@ from ptft.numerics.data import SeedLike, _spawn, gaussian_design
 from ptft.numerics.ptft import (GDResult, TwoPathwayWeights, _check_lambda_pt, dl_finetuning_start,
                                 dl_handoff_penalty, dl_pretraining_start, finetuning_penalty, simulate_finetuning)
 from ptft.numerics.separable_dual import SinhPenalty, minimize_penalty_interpolation
-from ptft.numerics.validation import (NotConvergedWarning, as_finite_array, as_matrix, as_vector, check_int,
+from ptft.numerics.validation import (check_probability, NotConvergedWarning, as_finite_array, as_matrix, as_vector, check_int,
                                       check_nonnegative, check_positive, warn_not_converged)
 
 __all__ = ["GROUP_NAMES", "Task", "conditional_rates", "overlap_form", "draw_task", "draw_tasks", "draw_problem",
@@ -101,14 +101,7 @@ _N_STREAMS = 5
 # ----------------------------------------------------------------------------------------------------
 # task statistics
 # ----------------------------------------------------------------------------------------------------
-def _check_fraction(name: str, x) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a number in [0, 1], got {x!r}") from None
-    if not np.isfinite(v) or v < 0 or v > 1:
-        raise ValueError(f"{name}: must lie in [0, 1], got {x!r}")
-    return v
+_check_fraction = check_probability  # a probability or fraction in [0, 1], named in the error
 
 
 def _check_rates(rho_pt, rho_ft_shared, rho_ft_new) -> tuple[float, float, float, float]:

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["as_matrix", "as_vector", "as_finite_array", "check_positive", "check_nonnegative",
+__all__ = ["check_probability", "as_matrix", "as_vector", "as_finite_array", "check_positive", "check_nonnegative",
            "check_int", "batch_shape", "NotConvergedWarning", "warn_not_converged"]
 
 
@@ -86,6 +86,17 @@ def check_nonnegative(name: str, x) -> float:
         raise ValueError(f"{name}: must be a non-negative number, got {x!r}") from None
     if not np.isfinite(v) or v < 0:
         raise ValueError(f"{name}: must be a non-negative finite number, got {x!r}")
+    return v
+
+
+def check_probability(name: str, x) -> float:
+    """``float(x)`` if it is a finite number in [0, 1]; else a ValueError naming ``name``."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a probability in [0, 1], got {x!r}") from None
+    if not np.isfinite(v) or v < 0.0 or v > 1.0:
+        raise ValueError(f"{name}: must be a probability in [0, 1], got {x!r}")
     return v
 
 
