@@ -2,7 +2,7 @@
 
 Source: [DL] Anguita, Locatello, Saxe, Mondelli, Mancini, Lippl, Dominé, "A Theory of How Pretraining
 Shapes Inductive Bias in Fine-Tuning", arXiv:2602.20062, Sec. 4 (Thm 4.1: the finetuning implicit bias
-after the hand-off; Prop. 4.2: its replica-symmetric generalisation error) and THEORY.md Sec. 5.
+after the hand-off; Prop. 4.2: its replica-symmetric generalisation error).
 The equations below were checked against the first author's public replica solver
 (``Nico31415/toy-unlearning``, ``experiments/diagonal/replica/ptft_replica_qk.py``; read, not copied)
 and against classical closed forms in ``tests/numerics/test_asymptotics.py``.
@@ -30,7 +30,7 @@ Task statistics: four coordinate groups ("pt_ft", "pt_only", "ft_only", "neither
 form ``(rho_FT, omega)`` (omega = fraction of the finetuning support inside the pretraining support) maps
 to it through :func:`task_from_overlap`.
 
-Replica-symmetric equations (Prop. 4.2 form, THEORY.md Sec. 5)
+Replica-symmetric equations (Prop. 4.2 form)
 --------------------------------------------------------------
 Scalar channel ``Y = B + sqrt(theta0) Z`` per group (``B`` the finetuning coefficient, ``Z ~ N(0, 1)``),
 estimate ``B_hat = eta(Y; theta, k) = argmin_x (x - Y)^2/(2 theta) + q_k(x)``, i.e. the root of
@@ -40,7 +40,7 @@ estimate ``B_hat = eta(Y; theta, k) = argmin_x (x - Y)^2/(2 theta) + q_k(x)``, i
     theta  = ridge + (theta/alpha_ft) E[d eta/dY]       (interpolation, ridge = 0:  E[d eta/dY] = alpha_ft),
 
 and the generalisation error is ``E[(beta_hat - beta_FT)^2] = E[(B_hat - B)^2]`` (the second equation is
-THEORY.md's ``theta = gamma_ext + (1/alpha) E[(1/theta + 1/sqrt(K + 4 B_hat^2))^-1]`` with ``gamma_ext =
+The general form ``theta = gamma_ext + (1/alpha) E[(1/theta + 1/sqrt(K + 4 B_hat^2))^-1]`` with ``gamma_ext =
 ridge``). For ``alpha_ft >= 1`` and ``ridge = 0`` the interpolator is the least-squares solution and the
 error is the classical ``noise^2/(alpha_ft - 1)`` (0 when noiseless), returned in closed form.
 

@@ -1,7 +1,7 @@
 """Finite-size simulations of the [DL] four-regime experiments: tasks, finetuning solvers, error statistics.
 
 Source: [DL] Anguita, Locatello, Saxe, Mondelli, Mancini, Lippl, Dominé, "A Theory of How Pretraining Shapes
-Inductive Bias in Fine-Tuning", arXiv:2602.20062 (ICML 2026); conventions of THEORY.md section 5.
+Inductive Bias in Fine-Tuning", arXiv:2602.20062 (ICML 2026).
 
 Setting
 -------

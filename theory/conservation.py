@@ -1,6 +1,6 @@
 """The reuse-sparsity conservation law: l-order + feature dependence = 1 for degree-1 homogeneous penalties.
 
-Definitions (THEORY.md section 4, [LL], [DL]) for a penalty R(beta; beta_aux, ...) of the main-task
+Definitions ([LL], [DL]) for a penalty R(beta; beta_aux, ...) of the main-task
 coefficient beta given the pretrained / auxiliary coefficient beta_aux:
 
 * l-order            O  = d log R / d log|beta|     = beta R_beta / R      (1: l1-like, sparse; 2: l2-like, lazy)
@@ -15,7 +15,7 @@ Registered: ``conservation.mtl``, ``conservation.ptft_plotted_gamma0``, ``conser
 ``conservation.ptft_gamma`` (plotted), ``conservation.ptft_exact_gamma`` (exact),
 ``conservation.mtl_reference_values``.
 
-Sources: [LL] Lippl & Lindsey, arXiv:2310.02396; [DL] Anguita et al., arXiv:2602.20062; THEORY.md section 4.
+Sources: [LL] Lippl & Lindsey, arXiv:2310.02396; [DL] Anguita et al., arXiv:2602.20062.
 Symbols here are positive (beta, beta_aux > 0; the penalties are even under the joint sign flip), so
 |.| is the symbol itself. Importing this module does no SymPy work.
 """
@@ -218,7 +218,7 @@ def _conservation_build(name: str, title: str, R: sp.Expr, *, with_gamma: bool, 
 def conservation_mtl() -> Derivation:
     """O + FD = 1 for the MTL penalty R = sqrt(beta^2 + beta_aux^2) - beta_aux (degree-1 homogeneous; Euler).
 
-    Source: [LL] (reuse-sparsity trade-off), THEORY.md section 4; derived here.
+    Source: [LL] (reuse-sparsity trade-off); derived here.
     Assumptions: beta, beta_aux > 0 (the MTL conditional penalty of ``mtl.conditional_penalty``).
     """
     from ptft.theory import mtl
@@ -240,7 +240,7 @@ def conservation_mtl() -> Derivation:
 def conservation_ptft_plotted_gamma0() -> Derivation:
     """O + FD = 1 for the plotted PT+FT penalty beta_aux q_W(2 beta/beta_aux) (gamma = 0).
 
-    Source: [LL], THEORY.md section 4; derived here from ``ptft.plotted_penalty``.
+    Source: [LL]; derived here from ``ptft.plotted_penalty``.
     """
     from ptft.theory import ptft
 
@@ -299,7 +299,7 @@ def conservation_ptft_exact_gamma0() -> Derivation:
 def conservation_ptft_gamma() -> Derivation:
     """O + FD + (1/2) d log R/d log gamma = 1 for the plotted PT+FT penalty K q_W(2 beta/K), K = beta_aux + gamma^2.
 
-    Source: THEORY.md section 4; derived here (homogeneity under (t beta, t beta_aux, sqrt(t) gamma)).
+    Source: [LL], [DL]; derived here (homogeneity under (t beta, t beta_aux, sqrt(t) gamma)).
     """
     from ptft.theory import ptft
 
@@ -323,7 +323,7 @@ def conservation_ptft_gamma() -> Derivation:
 def conservation_ptft_exact_gamma() -> Derivation:
     """O + FD + (1/2) d log R/d log gamma = 1 for the exact PT+FT penalty (any c > 0, gamma > 0).
 
-    Source: THEORY.md section 4; derived here: under (t beta, t beta_aux, sqrt(t) gamma), M, beta0 and
+    Source: [LL], [DL]; derived here: under (t beta, t beta_aux, sqrt(t) gamma), M, beta0 and
     sqrt k all scale by t, so R scales by t.
     """
     from ptft.theory import ptft
@@ -388,7 +388,7 @@ def mtl_reference_values() -> Derivation:
 
     Statement: the MTL l-order at beta = 1 as a function of beta_aux, O = 1/(sqrt(1+b^2)(sqrt(1+b^2) - b)).
     The numbers (mpmath) for MTL, the plotted PT+FT penalty and the exact one (c = 1), all at gamma = 0,
-    are in ``extra['values']`` and in the notes, compared with THEORY.md section 4.
+    are in ``extra['values']`` and in the notes, compared with the published values.
     """
     import mpmath
 

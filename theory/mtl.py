@@ -22,7 +22,7 @@ Derivations registered here (all derived with SymPy when first asked for):
     loss is trained afterwards (g_main = 0 in phase 1, g_aux = 0 in phase 2).
 
 Sources: [LL] Lippl & Lindsey, arXiv:2310.02396 (MTL penalty, l1,2); [W] Woodworth et al., COLT 2020;
-THEORY.md section 2. Importing this module does no SymPy work.
+[LL]. Importing this module does no SymPy work.
 """
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def min_norm_factorisation() -> Derivation:
     In words: the cheapest (minimum squared weight norm) way to realise a coordinate's two task
     coefficients with a shared first-layer weight costs twice their Euclidean norm; summed over
     coordinates this is the l1,2 (group-lasso) norm of the coefficient matrix, the explicit penalty of
-    MTL with weight decay. Source: [LL], THEORY.md section 2; derived here (solve d/dw = 0).
+    MTL with weight decay. Source: [LL]; derived here (solve d/dw = 0).
     Assumptions: (beta_main, beta_aux) != 0 so that w^2 > 0; w > 0 without loss of generality.
     """
     s = _s()
@@ -165,7 +165,7 @@ def conditional_penalty() -> Derivation:
     In words: half the extra minimum weight norm needed to add a main-task coefficient beta to a
     coordinate the auxiliary task already uses with beta_aux. Small beta: beta^2/(2|beta_aux|) (a
     weighted l2 favouring features the auxiliary task uses: reuse); large beta: |beta| - |beta_aux|
-    (l1: sparse). Source: [LL], THEORY.md section 2; derived from ``mtl.min_norm_factorisation``.
+    (l1: sparse). Source: [LL]; derived from ``mtl.min_norm_factorisation``.
     Assumptions: normalisation R = (1/2)[P(beta, beta_aux) - P(0, beta_aux)], P the min-norm cost.
     """
     s = _s()

@@ -125,20 +125,20 @@ def _qW_definition() -> Definition:
 
 
 # --------------------------------------------------------------------------------------------------
-# reference shapes (the forms quoted in THEORY.md / the papers); derived results are CHECKED against
+# reference shapes (the forms quoted in the papers); derived results are CHECKED against
 # these, never built from them
 # --------------------------------------------------------------------------------------------------
 def q_k(x: sp.Expr, sqrt_k: sp.Expr) -> sp.Expr:
     """The general-start potential shape q_k(x) = (sqrt k/4)(1 - sqrt(1+4x^2/k) + (2x/sqrt k) asinh(2x/sqrt k)).
 
-    Source: THEORY.md section 3 ([DL]-style general start). Used to check derived expressions.
+    Source: [DL] (general start). Used to check derived expressions.
     """
     z = 2 * x / sqrt_k
     return sqrt_k / 4 * (1 - sp.sqrt(1 + z**2) + z * sp.asinh(z))
 
 
 def q_W(z: sp.Expr) -> sp.Expr:
-    """Woodworth's potential q_W(z) = 2 - sqrt(4+z^2) + z asinh(z/2) ([W], THEORY.md section 1)."""
+    """Woodworth's potential q_W(z) = 2 - sqrt(4+z^2) + z asinh(z/2) ([W])."""
     return 2 - sp.sqrt(4 + z**2) + z * sp.asinh(z / 2)
 
 
@@ -249,7 +249,7 @@ def exact_penalty() -> Derivation:
     In words: inverting the trajectory beta(S) gives the mirror map S(beta); its integral Q is the
     implicit penalty, i.e. gradient flow from (beta0, M) converges to argmin sum_i Q_i(beta_i)
     subject to X beta = y. Q(0) = 0, Q'(beta0) = 0 (beta0 is the minimiser), Q'' = 1/sqrt(k+4 beta^2) > 0.
-    Source: THEORY.md section 3, [DL]; derived here (solve + integrate).
+    Source: [DL]; derived here (solve + integrate).
     Assumptions: M > 2|beta0| (not both branches exactly balanced), convergence to an interpolator.
     """
     s = _s()
@@ -371,7 +371,7 @@ def rescaled_start() -> Derivation:
     w = v = sqrt|beta_aux| and the other branch ~0; finetuning multiplies the first layer by c and
     resets both readouts to gamma, so M = c^2|beta_aux| + 2 gamma^2, beta0 = c gamma sign(beta_aux)
     sqrt|beta_aux| and sqrt k = sqrt(c^4 beta_aux^2 + 4 gamma^4); R_exact = Q(beta; beta0, M).
-    Source: [LL] (hand-off, rescaling sweep), THEORY.md section 3. Assumptions: pretraining converged
+    Source: [LL] (hand-off, rescaling sweep). Assumptions: pretraining converged
     from the small-init limit (inactive branch's first layer -> 0), c > 0, gamma >= 0.
     """
     s = _s()
@@ -625,7 +625,7 @@ def exact_limits() -> Derivation:
     In words: far from the start the exact penalty is l1 with a logarithmic weight, the weight being
     lower for coordinates with a large scale sqrt k (pretrained features) and shifted by the start's
     phase; near the start it is quadratic, Q ~ (sqrt k - M)/4 + (beta - beta0)^2/(2M) (weighted l2, lazy).
-    Source: THEORY.md section 3 (limits), [LL]; derived here by series. Assumptions: those of
+    Source: [LL]; derived here by series. Assumptions: those of
     ``ptft.exact_penalty``; the rich series is for beta -> +oo, extended to beta -> -oo by evenness of q_k.
     """
     s = _s()
@@ -850,7 +850,7 @@ def dl_handoff() -> Derivation:
     to ``w_p + w_m`` and both readouts to ``gamma/sqrt 2``, so it starts at ``beta0 = 0`` with
     ``M = 2 (w_p + w_m)^2 + gamma^2`` and ``sqrt k = M``. The finetuning penalty is ``q_k`` with this ``k``
     (no linear term), ``= (c_FT/2)(1 - sqrt(1 + u^2) + u asinh u)``, ``u = beta/c_FT``, ``c_FT = M/2``.
-    Source: [DL] Thm 4.1 (as summarised in THEORY.md sections 3 and 5); derived here from the
+    Source: [DL] Thm 4.1 ; derived here from the
     general-start flow (``ptft.general_start_flow``) applied twice. Assumptions: gradient flow in both
     phases, pretraining converged to ``beta_PT``; ``c_PT > 0``, ``-1 <= lambda_PT <= 1``, ``gamma >= 0``.
     """

@@ -206,7 +206,7 @@ def test_least_squares_branch_alpha_above_one():
 def test_regime_II_nested_support_is_weighted_l2_on_the_pretraining_support():
     """``c_PT -> 0``, ``lambda_PT = 1``, ``gamma_FT = 0``, ``omega = 1``: ``sqrt k = 4 (c_PT + sqrt(c_PT^2 + A^2))``
     is ~``4A`` on the pretraining support and ``8 c_PT -> 0`` off it. With ``A`` large the support is lazy
-    (weight ``w``) and the rest frozen (weight -> 0). Weighted l2 (THEORY.md Sec. 5): ``E[w/(w + theta)] =
+    (weight ``w``) and the rest frozen (weight -> 0). Weighted l2: ``E[w/(w + theta)] =
     alpha`` gives ``w/(w + theta) = t = alpha/rho_PT`` on the support, and the error
     ``rho_PT (1 - t)^2 E[B^2 | supp] / (1 - rho_PT t^2/alpha) = 1 - alpha/rho_PT`` (``rho_PT E[B^2 | supp] = 1``);
     for ``alpha > rho_PT`` the support is determined and the error is 0."""
@@ -238,7 +238,7 @@ def _alpha_dt(rho_ft):
 
 
 def test_donoho_tanner_curve_values():
-    """Independent check numbers of THEORY.md Sec. 5: 0.329 (rho_FT = 0.1), 0.061 (0.01); rho(0.5) ~ 0.386."""
+    """Published transition values (Donoho-Tanner, l1 weak threshold): 0.329 (rho_FT = 0.1), 0.061 (0.01); rho(0.5) ~ 0.386."""
     assert _alpha_dt(0.1) == pytest.approx(0.329, abs=5e-4)
     assert _alpha_dt(0.01) == pytest.approx(0.0612, abs=5e-4)
     assert _rho_se(0.5) == pytest.approx(0.386, abs=1e-3)
