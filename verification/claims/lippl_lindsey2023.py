@@ -151,7 +151,7 @@ def ptft_exact(cfg: RunConfig) -> Measurement:
 
 @claim("ptft.gd_follows_exact_not_plotted",
        "GD is far closer to the exact-penalty minimiser than to the minimiser of the penalty the paper plots",
-       f"{LL}, Sec. 4 (R_FT)", tags=("ptft",))
+       f"{LL}, Sec. 4 (R_FT); theory: ptft.rescaled_start, ptft.plotted_penalty", tags=("ptft",))
 def ptft_exact_vs_plotted(cfg: RunConfig) -> Measurement:
     c, gamma = 1.0, 0.1
     lrs = np.array([0.05])
@@ -269,7 +269,7 @@ def ptft_wins_shared(cfg: RunConfig) -> Measurement:
 
 @claim("ll.rescaled_ptft_wins_on_sparse_subset",
        "When the main task uses a sparse subset of the auxiliary features, PT+FT with small rescaling beats MTL",
-       f"{LL}, Sec. 5-6 (nested feature selection, Figs. 4-5)", tags=("generalisation",))
+       f"{LL}, Sec. 5-6 (nested feature selection, Figs. 4-5); theory: ptft.rescaled_start, ptft.nested_feature_selection", tags=("generalisation",))
 def rescaled_wins_subset(cfg: RunConfig) -> Measurement:
     """Main teacher on 2 of k_aux = 20 (quick: 16) auxiliary features; n_main = 0.2, 0.4, 0.8 k_aux.
 
@@ -298,7 +298,7 @@ def _subset_design(cfg: RunConfig):
 
 @claim("ll.rescaling_helps_on_sparse_subset",
        "When the main task uses a sparse subset of the auxiliary features, rescaling (c = 0.1) improves PT+FT",
-       f"{LL}, Sec. 6 (weight rescaling after pretraining, Fig. 5)", tags=("generalisation",))
+       f"{LL}, Sec. 6 (weight rescaling after pretraining, Fig. 5); theory: ptft.rescaled_start, ptft.selection_contrast", tags=("generalisation",))
 def rescaling_helps_subset(cfg: RunConfig) -> Measurement:
     """PT+FT with c = 0.1 against c = 1 on the design of ``ll.rescaled_ptft_wins_on_sparse_subset``.
 

@@ -88,7 +88,7 @@ def gd_gap_first_order(cfg: RunConfig) -> Measurement:
 
 @claim("diagonal.gd_extrapolates_to_implicit_bias",
        "Richardson-extrapolated GD (lr -> 0) equals argmin Q s.t. X beta = y to 1e-6 relative",
-       f"{W}; {A}", tags=("diagonal",))
+       f"{W}; {A}; theory: diagonal.penalty, diagonal.flow_solution", tags=("diagonal",))
 def gd_extrapolates(cfg: RunConfig) -> Measurement:
     X, y, u0, v0, lrs = _lr_ladder(cfg)
     beta_q = _dual(X, y, u0, v0)
@@ -109,7 +109,7 @@ def gd_extrapolates(cfg: RunConfig) -> Measurement:
 
 @claim("diagonal.flow_equals_implicit_bias",
        "The exact gradient flow (closed form, integrated in the dual variable) ends at argmin Q",
-       f"{W}; {A}", tags=("diagonal",))
+       f"{W}; {A}; theory: diagonal.beta_of_S, diagonal.penalty", tags=("diagonal",))
 def flow_equals(cfg: RunConfig) -> Measurement:
     n, d = cfg.pick((12, 30), (30, 100))
     X, y, _, rng = _problem(cfg, "flow", n, d, 3)
@@ -214,7 +214,7 @@ def woodworth_equivalence(cfg: RunConfig) -> Measurement:
 
 @claim("diagonal.two_pathway_gd_matches_uv",
        "GD on beta = w+^2 - w-^2 (init alpha) lands on the same implicit-bias minimiser as beta = u v",
-       f"{W} (two-pathway parametrisation beta = w+^2 - w-^2)", tags=("diagonal",))
+       f"{W} (two-pathway parametrisation beta = w+^2 - w-^2); theory: diagonal.two_pathway_penalty", tags=("diagonal",))
 def two_pathway_gd(cfg: RunConfig) -> Measurement:
     n, d = cfg.pick((12, 30), (20, 60))
     X, y, _, _ = _problem(cfg, "two-pathway", n, d, 3)
