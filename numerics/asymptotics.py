@@ -69,6 +69,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, special
 
+from ptft.numerics.ptft import _check_lambda_pt, dl_pretrained_first_layer_sq
 from ptft.numerics.validation import (check_probability, NotConvergedWarning, as_finite_array, check_int, check_nonnegative,
                                       check_positive, warn_not_converged)
 
@@ -96,14 +97,7 @@ _MAP_VERSION = "1"
 _check_probability = check_probability  # a probability or fraction in [0, 1], named in the error
 
 
-def _check_lambda(x) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {x!r}") from None
-    if not np.isfinite(v) or abs(v) > 1.0:
-        raise ValueError(f"lambda_pt: must lie in [-1, 1] (relative scale (w^2 - v^2)/c_PT), got {x!r}")
-    return v
+_check_lambda = _check_lambda_pt  # lambda_PT in [-1, 1], named in the error
 
 
 def task_from_overlap(rho_pt, rho_ft, omega) -> dict:
@@ -139,11 +133,8 @@ def handoff_scales(beta_pt, c_pt, lambda_pt, gamma_ft) -> np.ndarray:
 
     Equal to ``ptft.numerics.ptft.dl_handoff_penalty(...).scale`` (the same formula; relative ``lambda_PT``).
     """
-    b = as_finite_array("beta_pt", beta_pt)
-    c_pt = check_positive("c_pt", c_pt)
-    lam = _check_lambda(lambda_pt)
     g = check_nonnegative("gamma_ft", gamma_ft)
-    c = c_pt * (1.0 + lam) * (1.0 + np.hypot(1.0, b / c_pt)) + 0.5 * g * g
+    c = dl_pretrained_first_layer_sq(beta_pt, c_pt, lambda_pt) + 0.5 * g * g
     if np.any(c <= 0):
         raise ValueError("gamma_ft: = 0 with lambda_pt = -1 gives a zero finetuning first layer (k = 0: every "
                          "coordinate stays at 0); use gamma_ft > 0")

@@ -82,6 +82,7 @@ import scipy.stats
 
 from ptft.numerics.data import SeedLike, _spawn, gaussian_design
 from ptft.numerics.ptft import (GDResult, TwoPathwayWeights, _check_lambda_pt, dl_finetuning_start,
+                                dl_pretrained_first_layer_sq,
                                 dl_handoff_penalty, dl_pretraining_start, finetuning_penalty, simulate_finetuning)
 from ptft.numerics.separable_dual import SinhPenalty, minimize_penalty_interpolation
 from ptft.numerics.validation import (check_probability, NotConvergedWarning, as_finite_array, as_matrix, as_vector, check_int,
@@ -123,17 +124,10 @@ def conditional_rates(rho_pt, rho_ft, omega) -> tuple[float, float]:
     Raises ValueError (naming ``omega``) when the statistics are infeasible (``omega rho_FT > rho_PT`` or
     ``(1 - omega) rho_FT > 1 - rho_PT``).
     """
-    rho_pt = _check_fraction("rho_pt", rho_pt)
-    rho_ft = _check_fraction("rho_ft", rho_ft)
-    omega = _check_fraction("omega", omega)
-    sh_mass, new_mass = omega * rho_ft, (1.0 - omega) * rho_ft
-    eps = 1e-12
-    if sh_mass > rho_pt + eps or new_mass > 1.0 - rho_pt + eps:
-        raise ValueError(f"omega: infeasible task statistics (need omega rho_ft <= rho_pt and (1 - omega) rho_ft "
-                         f"<= 1 - rho_pt; got rho_pt={rho_pt:g}, rho_ft={rho_ft:g}, omega={omega:g})")
-    sh = min(sh_mass / rho_pt, 1.0) if rho_pt > 0 else 0.0
-    nw = min(new_mass / (1.0 - rho_pt), 1.0) if rho_pt < 1 else 0.0
-    return sh, nw
+    from ptft.numerics.asymptotics import task_from_overlap
+
+    rates = task_from_overlap(rho_pt, rho_ft, omega)
+    return rates["rho_ft_shared"], rates["rho_ft_new"]
 
 
 def overlap_form(rho_pt, rho_ft_shared, rho_ft_new) -> tuple[float, float]:
@@ -314,11 +308,9 @@ def dl_oracle_finetuning_start(beta_pt, c_pt, lambda_pt, gamma_ft) -> TwoPathway
     ``sqrt(k_d)``, the scale of :func:`numerics.ptft.dl_handoff_penalty`. ``beta_pt`` (d,) or (B, d).
     Raises ValueError naming ``gamma_ft`` when ``gamma_ft = 0`` and some ``W = 0`` (``lambda_pt = -1``).
     """
-    b = as_finite_array("beta_pt", beta_pt, (1, 2))
-    c = check_positive("c_pt", c_pt)
-    lam = _check_lambda_pt(lambda_pt)
+    as_finite_array("beta_pt", beta_pt, (1, 2))
     g = check_nonnegative("gamma_ft", gamma_ft)
-    W = np.sqrt(c * (1.0 + lam) * (1.0 + np.hypot(1.0, b / c)))
+    W = np.sqrt(dl_pretrained_first_layer_sq(beta_pt, c_pt, lambda_pt))
     if g == 0 and np.any(W == 0):
         raise ValueError("gamma_ft: = 0 with lambda_pt = -1 gives a zero first layer (every gradient vanishes)")
     r = np.full_like(W, g / math.sqrt(2.0))

@@ -41,7 +41,7 @@ from ptft.numerics.mtl import _task_arrays, _weights_array, shared_layer_gd
 from ptft.numerics.separable_dual import DualResult, SinhPenalty, minimize_penalty_interpolation
 from ptft.numerics.validation import as_finite_array, check_int, check_nonnegative, check_positive, warn_not_converged
 
-__all__ = ["TwoPathwayWeights", "GDResult", "PTFTResult", "PenaltyComparison", "simulate_pretraining",
+__all__ = ["dl_pretrained_first_layer_sq", "TwoPathwayWeights", "GDResult", "PTFTResult", "PenaltyComparison", "simulate_pretraining",
            "finetuning_start", "simulate_finetuning", "simulate_ptft", "finetuning_penalty", "handoff_penalty",
            "finetuning_implicit_bias", "plotted_penalty", "plotted_penalty_value",
            "plotted_penalty_minimiser",
@@ -341,10 +341,26 @@ def selection_contrast_level(rho, beta, beta_aux, c) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------
 def _check_lambda_pt(lambda_pt) -> float:
     """The [DL] relative scale ``lambda_PT = (w0^2 - v0^2)/c_PT``, which must lie in [-1, 1]."""
-    lam = float(lambda_pt)
+    try:
+        lam = float(lambda_pt)
+    except (TypeError, ValueError):
+        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {lambda_pt!r}") from None
     if not np.isfinite(lam) or abs(lam) > 1:
-        raise ValueError(f"lambda_pt: must lie in [-1, 1], got {lambda_pt!r}")
+        raise ValueError(f"lambda_pt: must lie in [-1, 1] (relative scale (w^2 - v^2)/c_PT), got {lambda_pt!r}")
     return lam
+
+
+def dl_pretrained_first_layer_sq(beta_pt, c_pt, lambda_pt) -> np.ndarray:
+    """``(w+ + w-)^2 = c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2))`` after gradient-flow pretraining.
+
+    Both branches start from :func:`dl_pretraining_start` and pretraining ends at ``beta_pt`` (any shape);
+    the [DL] hand-off sets both first-layer weights to ``w+ + w-``, so ``sqrt k_d = 2 (w+ + w-)^2 + gamma^2``
+    ([DL], Thm 4.1; derivation ``ptft.dl_handoff``).
+    """
+    b = as_finite_array("beta_pt", beta_pt)
+    c_pt = check_positive("c_pt", c_pt)
+    lam = _check_lambda_pt(lambda_pt)
+    return c_pt * (1.0 + lam) * (1.0 + np.hypot(1.0, b / c_pt))
 
 
 def dl_pretraining_start(shape, c_pt, lambda_pt) -> TwoPathwayWeights:
@@ -383,11 +399,9 @@ def dl_handoff_penalty(beta_pt, c_pt, lambda_pt, gamma) -> SinhPenalty:
     (gradient-flow pretraining from :func:`dl_pretraining_start`), so the penalty is
     ``SinhPenalty(scale=M/2, phase=0)`` (= ``q_k``; ``c_FT = M/2`` in the notation of [DL], Thm 4.1).
     """
-    b = as_finite_array("beta_pt", beta_pt, (1,))
-    c_pt = check_positive("c_pt", c_pt)
-    lam = _check_lambda_pt(lambda_pt)
+    as_finite_array("beta_pt", beta_pt, (1,))
     gamma = check_nonnegative("gamma", gamma)
-    M = 2.0 * c_pt * (1.0 + lam) * (1.0 + np.hypot(1.0, b / c_pt)) + gamma ** 2
+    M = 2.0 * dl_pretrained_first_layer_sq(beta_pt, c_pt, lambda_pt) + gamma ** 2
     if np.any(M <= 0):
         raise ValueError("gamma: = 0 with lambda_pt = -1 gives a zero first layer (degenerate penalty)")
     return SinhPenalty(scale=0.5 * M, phase=np.zeros_like(M))

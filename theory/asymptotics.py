@@ -344,7 +344,7 @@ def regime_II_weighted_l2() -> Derivation:
     Source: [DL] (regime II); derived here from the fixed point (asymptotics.fixed_point).
     """
     s = _s()
-    x, z, th, al, w = s.x, s.z, s.th, s.al, s.w
+    th, al, w = s.th, s.al, s.w
     checks, steps = [], []
     sfac = w / (w + th)
     mse_given = _expect_Z((sfac * (s.B + sp.sqrt(s.th0) * s.Z) - s.B) ** 2, s.Z)

@@ -287,7 +287,6 @@ def pretraining_dependence() -> Derivation:
     checks.append(check_identity(xi_named.subs(s.M, 2 * s.cpt * s.ell * (1 + s.R) + s.g**2)
                                  .subs(s.R, sp.sqrt(1 + s.bpt**2 / s.cpt**2)), xi.subs(s.lam, s.ell - 1),
                                  "xi in M and R", ranges=ell_rng))
-    qf = sp.Function("q")
     steps = [
         Step("The penalty depends on $|\\beta_{\\mathrm{PT}}|$ only through its scale: $q = c_{\\mathrm{FT}} F(|\\beta|/"
              "c_{\\mathrm{FT}})$ with", sp.Eq(sp.Function("F")(s.u), Fh)),
