@@ -84,7 +84,7 @@ from ptft.numerics.data import SeedLike, _spawn, gaussian_design
 from ptft.numerics.ptft import (GDResult, TwoPathwayWeights, _check_lambda_pt, dl_finetuning_start,
                                 dl_pretrained_first_layer_sq,
                                 dl_handoff_penalty, dl_pretraining_start, finetuning_penalty, simulate_finetuning)
-from ptft.numerics.separable_dual import SinhPenalty, minimize_penalty_interpolation
+from ptft.numerics.separable_dual import SinhPenalty, damped_dual_step, minimize_penalty_interpolation
 from ptft.numerics.validation import (check_probability, NotConvergedWarning, as_finite_array, as_matrix, as_vector, check_int,
                                       check_nonnegative, check_positive, warn_not_converged)
 
@@ -483,22 +483,13 @@ def _newton_pcg(X, y, penalty, *, tol, max_iter, lam0, max_dual_step, precision,
         ds_vec = X.T @ step
         ds = float(np.max(np.abs(ds_vec)))
         t0 = min(1.0, max_dual_step / ds) if ds > 0 else 1.0
-        t = t0
-        while True:
-            lam_new, s_new = lam + t * step, s + t * ds_vec
-            new_value = dual_value(lam_new, s_new)
-            if new_value >= value + 1e-4 * t * slope:
-                break
-            t *= 0.5
-            if t * ds < 1e-14:
-                break
-        if t * ds < 1e-14:
-            # at machine precision the dual value is flat: use the residual as merit (Newton on grad D = 0)
-            lam_new, s_new = lam + t0 * step, s + t0 * ds_vec
-            if not np.linalg.norm(y - X @ penalty.link(s_new)) < rn:
-                message = "line search failed (no ascent and no residual decrease at machine precision)"
-                break
-            new_value = dual_value(lam_new, s_new)
+        accepted = damped_dual_step(lambda t: dual_value(lam + t * step, s + t * ds_vec), value, slope, t0, ds,
+                                    lambda t: np.linalg.norm(y - X @ penalty.link(s + t * ds_vec)), rn)
+        if accepted is None:
+            message = "line search failed (no ascent and no residual decrease at machine precision)"
+            break
+        t, new_value = accepted
+        lam_new = lam + t * step
         lam, value = lam_new, new_value
         s = X.T @ lam                                 # recompute (no drift of s = X^T lam)
         beta = penalty.link(s)

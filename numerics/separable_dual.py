@@ -21,14 +21,14 @@ Anything with ``link``, ``link_derivative``, ``conjugate`` and ``value`` can be 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 import scipy.linalg
 
 from ptft.numerics.validation import as_matrix, as_vector, check_int, check_positive, warn_not_converged
 
-__all__ = ["SeparablePenalty", "SinhPenalty", "WeightedL2Penalty", "DualResult", "minimize_penalty_interpolation",
+__all__ = ["SeparablePenalty", "SinhPenalty", "WeightedL2Penalty", "DualResult", "minimize_penalty_interpolation", "damped_dual_step",
            "q_function"]
 
 
@@ -138,6 +138,29 @@ class DualResult:
         return self.success
 
 
+def damped_dual_step(dual_at: Callable[[float], float], value: float, slope: float, t0: float, ds: float,
+                     residual_at: Callable[[float], float], residual: float) -> tuple[float, float] | None:
+    """Step length along a dual Newton direction: ``(t, dual value at t)``, or None if none is acceptable.
+
+    Armijo backtracking (sufficient increase ``1e-4 t slope``) from ``t0`` (the trust-region limit on the
+    change of ``s = X^T lambda``; ``ds`` is that change at ``t = 1``). Near the optimum the dual is flat at
+    machine precision and Armijo cannot see progress; there the residual norm is the right merit function
+    (Newton's method for grad D = 0): the step ``t0`` is accepted if it lowers the residual below ``residual``.
+    ``dual_at(t)`` and ``residual_at(t)`` evaluate the dual value and ``||y - X beta||`` at ``lambda + t step``.
+    """
+    t = t0
+    while True:
+        new_value = dual_at(t)
+        if new_value >= value + 1e-4 * t * slope:
+            return t, new_value
+        t *= 0.5
+        if t * ds < 1e-14:
+            break
+    if not residual_at(t0) < residual:
+        return None
+    return t0, dual_at(t0)
+
+
 def minimize_penalty_interpolation(
     X,
     y,
@@ -212,26 +235,15 @@ def minimize_penalty_interpolation(
         # trust region in s = X^T lambda: exponential links make a change of s by more than
         # max_dual_step meaningless for the quadratic model (and would overflow cosh)
         ds = float(np.max(np.abs(X.T @ step)))
-        t = min(1.0, max_dual_step / ds) if ds > 0 else 1.0
-        while True:
-            lam_new = lam + t * step
-            new_value = dual_value(lam_new)
-            if new_value >= value + 1e-4 * t * slope:
-                break
-            t *= 0.5
-            if t * ds < 1e-14:
-                break
-        if t * ds < 1e-14:
-            # Near the optimum the dual objective is flat at machine precision and Armijo cannot see
-            # progress; there the residual norm is the right merit function (Newton's method for
-            # grad D = 0): accept the trust-region-limited Newton step if it reduces the residual.
-            t = min(1.0, max_dual_step / ds) if ds > 0 else 1.0
-            lam_new = lam + t * step
-            resid_new = y - X @ penalty.link(X.T @ lam_new)
-            if not np.linalg.norm(resid_new) < np.linalg.norm(resid):
-                message = "line search failed (no ascent and no residual decrease at machine precision)"
-                break
-            new_value = dual_value(lam_new)
+        t0 = min(1.0, max_dual_step / ds) if ds > 0 else 1.0
+        accepted = damped_dual_step(lambda t: dual_value(lam + t * step), value, slope, t0, ds,
+                                    lambda t: np.linalg.norm(y - X @ penalty.link(X.T @ (lam + t * step))),
+                                    float(np.linalg.norm(resid)))
+        if accepted is None:
+            message = "line search failed (no ascent and no residual decrease at machine precision)"
+            break
+        t, new_value = accepted
+        lam_new = lam + t * step
         lam, value = lam_new, new_value
         s = X.T @ lam
         beta = penalty.link(s)
