@@ -21,7 +21,7 @@ import sympy as sp
 
 from ptft.theory.latex import SYMBOL_MEANING, tex
 from ptft.theory.references import REFERENCES, cited_keys
-from ptft.theory.texbuild import PREAMBLE, escape_text, prose
+from ptft.theory.texbuild import PREAMBLE, escape_text, prose, tex_number, verdict_tex
 
 __all__ = ["ClaimLink", "claims_by_derivation", "document_latex", "write_document", "load_verdicts"]
 
@@ -93,25 +93,10 @@ def claims_by_derivation(names: Iterable[str], verdicts: dict[str, dict] | None 
 
 
 def _num(x) -> str:
-    if x is None:
-        return "--"
     try:
-        x = float(x)
+        return tex_number(None if x is None else float(x))
     except (TypeError, ValueError):
         return escape_text(str(x))
-    if x == 0:
-        return "$0$"
-    if 1e-2 <= abs(x) < 1e4:
-        return f"${x:.3g}$"
-    m, e = f"{x:.2e}".split("e")
-    return f"${m}\\times 10^{{{int(e)}}}$"
-
-
-def _verdict(v: str | None) -> str:
-    if v is None:
-        return r"\textit{not run}"
-    color = {"PASS": "green!50!black", "FAIL": "red!70!black", "ERROR": "orange!80!black"}.get(v, "black")
-    return r"\textcolor{%s}{\textbf{%s}}" % (color, escape_text(v))
 
 
 def _section(d, claims: list[ClaimLink]) -> str:
@@ -143,7 +128,7 @@ def _section(d, claims: list[ClaimLink]) -> str:
         out.append(r"\begin{itemize}")
         for c in claims:
             err = "" if c.error is None else f", error {_num(c.error)} (tolerance {_num(c.tolerance)})"
-            out.append(r"\item %s \texttt{%s}: %s%s" % (_verdict(c.verdict), escape_text(c.id).replace(".", r".\allowbreak "),
+            out.append(r"\item %s \texttt{%s}: %s%s" % (verdict_tex(c.verdict), escape_text(c.id).replace(".", r".\allowbreak "),
                                                        escape_text(c.title), err))
         out.append(r"\end{itemize}")
     else:

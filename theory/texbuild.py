@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["escape_text", "prose", "standalone", "PREAMBLE", "find_latex_engine", "compile_pdf", "LatexBuild",
+__all__ = ["escape_text", "prose", "tex_number", "verdict_tex", "VERDICT_COLOUR", "standalone", "PREAMBLE", "find_latex_engine", "compile_pdf", "LatexBuild",
            "LatexNotFound", "INSTALL_HINT"]
 
 INSTALL_HINT = ("no LaTeX engine found (pdflatex or latexmk). LaTeX is optional: it is needed only to turn the "
@@ -53,6 +53,30 @@ def prose(s: str) -> str:
     if len(parts) % 2 == 0:
         raise ValueError(f"prose: unbalanced '$' in {s!r}")
     return "".join(escape_text(p) if i % 2 == 0 else f"${p}$" for i, p in enumerate(parts))
+
+
+def tex_number(x: float | str | None) -> str:
+    """A number as LaTeX math, 3 significant digits: ``1.2e-09`` -> ``$1.2\\times10^{-9}$``, ``1e-06`` ->
+    ``$10^{-6}$``, ``0.5`` -> ``$0.5$``, None -> ``--``."""
+    if x is None:
+        return "--"
+    s = x if isinstance(x, str) else f"{x:.3g}"   # 3 significant digits, no trailing zeros
+    m = re.fullmatch(r"([-+]?\d+(?:\.\d+)?)[eE]([-+]?\d+)", s)
+    if not m:
+        return f"${s}$"
+    mant, exp = m.group(1).lstrip("+"), int(m.group(2))
+    return f"$10^{{{exp}}}$" if mant == "1" else f"${mant}\\times10^{{{exp}}}$"
+
+
+#: xcolor colour of each verdict in reports and in the derivations document.
+VERDICT_COLOUR = {"PASS": "green!45!black", "FAIL": "red!75!black", "ERROR": "orange!85!black"}
+
+
+def verdict_tex(verdict: str | None) -> str:
+    """A verdict in bold and its colour (``\\textit{not run}`` for None)."""
+    if verdict is None:
+        return r"\textit{not run}"
+    return r"\textcolor{%s}{\textbf{%s}}" % (VERDICT_COLOUR.get(verdict, "black"), escape_text(verdict))
 
 
 PREAMBLE = r"""\documentclass[11pt]{article}

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ptft.theory.texbuild import tex_number, verdict_tex
 from ptft.verification.registry import DIFFERENCES_DOC, ClaimResult, RunConfig
 
 __all__ = ["Report", "atomic_write_text", "check_writable_dir", "tex_text", "tex_number", "REPORT_FILES"]
@@ -97,19 +98,6 @@ _MATH_TOKEN = re.compile(
     r"|(?P<power>\^-?\d+)")
 
 
-def tex_number(x: float | str | None) -> str:
-    """A number as LaTeX math, 3 significant digits: ``1.2e-09`` -> ``$1.2\\times10^{-9}$``, ``1e-06`` ->
-    ``$10^{-6}$``, ``0.5`` -> ``$0.5$``, None -> ``--``."""
-    if x is None:
-        return "--"
-    s = x if isinstance(x, str) else f"{x:.3g}"   # 3 significant digits, no trailing zeros
-    m = re.fullmatch(r"([-+]?\d+(?:\.\d+)?)[eE]([-+]?\d+)", s)
-    if not m:
-        return f"${s}$"
-    mant, exp = m.group(1).lstrip("+"), int(m.group(2))
-    return f"$10^{{{exp}}}$" if mant == "1" else f"${mant}\\times10^{{{exp}}}$"
-
-
 def _greek_to_tex(tok: str) -> str:
     m = re.fullmatch(r"([A-Za-z]+?)(?:_?(\d+)|_([A-Za-z0-9]+))?(?:\^(-?\d+|[A-Za-z]))?", tok)
     name, digits, sub, sup = m.groups()
@@ -156,12 +144,10 @@ def _tt(s: str) -> str:
     return "\\texttt{" + "".join(pieces) + "}"
 
 
-_VERDICT_COLOUR = {"PASS": "green!45!black", "FAIL": "red!75!black", "ERROR": "orange!85!black"}
 
 
 def _tex_verdict(r: ClaimResult) -> str:
-    colour = _VERDICT_COLOUR.get(r.verdict, "black")
-    return f"\\textcolor{{{colour}}}{{\\textbf{{{r.verdict}}}}}" + ("$^{*}$" if r.cached else "")
+    return verdict_tex(r.verdict) + ("$^{*}$" if r.cached else "")
 
 
 # ------------------------------------------------------------------------------------------------
