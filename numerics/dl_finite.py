@@ -84,7 +84,7 @@ from ptft.numerics.data import SeedLike, _spawn, gaussian_design
 from ptft.numerics.ptft import (GDResult, TwoPathwayWeights, _check_lambda_pt, dl_finetuning_start,
                                 dl_pretrained_first_layer_sq,
                                 dl_handoff_penalty, dl_pretraining_start, finetuning_penalty, simulate_finetuning)
-from ptft.numerics.separable_dual import SinhPenalty, damped_dual_step, minimize_penalty_interpolation
+from ptft.numerics.separable_dual import damped_dual_step, minimize_penalty_interpolation
 from ptft.numerics.validation import (check_probability, NotConvergedWarning, as_finite_array, as_matrix, as_vector, check_int,
                                       check_nonnegative, check_positive, warn_not_converged)
 
@@ -317,14 +317,6 @@ def dl_oracle_finetuning_start(beta_pt, c_pt, lambda_pt, gamma_ft) -> TwoPathway
     return TwoPathwayWeights(W, r, W.copy(), r.copy())
 
 
-def _handoff_penalty(beta_pt, c_pt, lambda_pt, gamma_ft) -> SinhPenalty:
-    try:
-        return dl_handoff_penalty(beta_pt, c_pt, lambda_pt, gamma_ft)
-    except ValueError as exc:   # the shared helper names its parameter ``gamma``
-        msg = str(exc)
-        if msg.startswith("gamma:"):
-            msg = "gamma_ft:" + msg[len("gamma:"):]
-        raise ValueError(msg) from None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -534,7 +526,7 @@ def finetune_minimiser(X, y, beta_pt, *, c_pt, lambda_pt, gamma_ft, tol: float =
         lam0 = as_vector("lam0", lam0)
         if lam0.shape != (n,):
             raise ValueError(f"lam0: expected shape ({n},), got {lam0.shape}")
-    pen = _handoff_penalty(b, c_pt, lambda_pt, gamma_ft)
+    pen = dl_handoff_penalty(b, c_pt, lambda_pt, gamma_ft)
     return _minimise(X, y, pen, tol=tol, max_iter=max_iter, solver=solver, precision=precision, lam0=lam0,
                      max_dual_step=max_dual_step, max_cg=max_cg, refactor_after=refactor_after,
                      what="finetune_minimiser")
@@ -779,7 +771,7 @@ def finite_d_error(d, alpha_ft, *, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_sha
                 Xp = gaussian_design(n_pt, d, st[3], normalize="1/sqrt_d")
                 b_pt, pt_ok, _ = _pretrain_minimiser(Xp, Xp @ t.beta_pt, c_pt, lambda_pt, solver_kw)
                 del Xp
-            pen = _handoff_penalty(b_pt, c_pt, lambda_pt, gamma_ft)
+            pen = dl_handoff_penalty(b_pt, c_pt, lambda_pt, gamma_ft)
             r = _minimise(X, y, pen, what=f"finetune_minimiser (seed {s!r})", **solver_kw)
             record(i, t, r.beta)
             conv[i] = bool(r.converged and pt_ok)
@@ -812,7 +804,7 @@ def finite_d_error(d, alpha_ft, *, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_sha
             if lr is not None:
                 lrs = np.full(len(idx), lr)
             else:
-                sqrt_k = np.stack([2 * _handoff_penalty(p[0].beta_pt, c_pt, lambda_pt, gamma_ft).scale
+                sqrt_k = np.stack([2 * dl_handoff_penalty(p[0].beta_pt, c_pt, lambda_pt, gamma_ft).scale
                                    for p in probs])
                 m = np.maximum(start.M, np.sqrt(sqrt_k ** 2 + 4 * np.stack([p[0].beta_ft for p in probs]) ** 2))
                 lrs = np.atleast_1d(gd_step_size(Xb, m, lr_scale))

@@ -392,18 +392,18 @@ def dl_finetuning_start(weights: TwoPathwayWeights, gamma) -> TwoPathwayWeights:
     return TwoPathwayWeights(W, g, W.copy(), g.copy())
 
 
-def dl_handoff_penalty(beta_pt, c_pt, lambda_pt, gamma) -> SinhPenalty:
+def dl_handoff_penalty(beta_pt, c_pt, lambda_pt, gamma_ft) -> SinhPenalty:
     """Finetuning implicit bias after the [DL] hand-off, from ``beta_PT`` alone (theory: ``ptft.dl_handoff``).
 
-    ``beta0 = 0`` and ``sqrt k = M = 2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma^2``
+    ``beta0 = 0`` and ``sqrt k = M = 2 c_PT (1 + lambda_PT)(1 + sqrt(1 + beta_PT^2/c_PT^2)) + gamma_FT^2``
     (gradient-flow pretraining from :func:`dl_pretraining_start`), so the penalty is
     ``SinhPenalty(scale=M/2, phase=0)`` (= ``q_k``; ``c_FT = M/2`` in the notation of [DL], Thm 4.1).
     """
     as_finite_array("beta_pt", beta_pt, (1,))
-    gamma = check_nonnegative("gamma", gamma)
-    M = 2.0 * dl_pretrained_first_layer_sq(beta_pt, c_pt, lambda_pt) + gamma ** 2
+    gamma_ft = check_nonnegative("gamma_ft", gamma_ft)
+    M = 2.0 * dl_pretrained_first_layer_sq(beta_pt, c_pt, lambda_pt) + gamma_ft ** 2
     if np.any(M <= 0):
-        raise ValueError("gamma: = 0 with lambda_pt = -1 gives a zero first layer (degenerate penalty)")
+        raise ValueError("gamma_ft: = 0 with lambda_pt = -1 gives a zero first layer (degenerate penalty)")
     return SinhPenalty(scale=0.5 * M, phase=np.zeros_like(M))
 
 
