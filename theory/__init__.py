@@ -13,5 +13,6 @@ from ptft.theory.derivation import Check, Derivation, DerivationError, Step, all
 from ptft.theory import diagonal  # noqa: E402,F401
 from ptft.theory import mtl, ptft, conservation  # noqa: E402,F401
 from ptft.theory import regimes, asymptotics  # noqa: E402,F401
+from ptft.theory import linear_teachers  # noqa: E402,F401
 
 __all__ = ["Check", "Derivation", "DerivationError", "Step", "all_derivations", "get", "names", "register"]

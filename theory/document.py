@@ -32,6 +32,7 @@ _GROUPS = {
     "conservation": "The reuse--sparsity conservation law",
     "regimes": "The four fine-tuning regimes",
     "asymptotics": "Generalisation error in the proportional limit",
+    "linear_teachers": "Fine-tuning with linear teachers",
 }
 
 

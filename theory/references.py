@@ -40,6 +40,8 @@ REFERENCES: dict[str, Reference] = {r.key: r for r in (
     Reference("DT", "D. L. Donoho, J. Tanner",
               "Counting faces of randomly projected polytopes when the projection radically lowers dimension",
               "Journal of the American Mathematical Society", 2009, "math/0607364"),
+    Reference("SBG", "G. Shachaf, A. Brutzkus, A. Globerson", "A Theoretical Analysis of Fine-tuning with Linear Teachers",
+              "Advances in Neural Information Processing Systems (NeurIPS)", 2021, "2107.01641"),
     Reference("DMM", "D. L. Donoho, A. Maleki, A. Montanari", "Message-passing algorithms for compressed sensing",
               "Proceedings of the National Academy of Sciences (PNAS)", 2009, "0907.3574"),
 )}
