@@ -54,6 +54,9 @@ Finetuning
   alpha = 0.1``, with 1-3 factorisations per solve. ``solver="newton-dense"`` calls
   :func:`numerics.separable_dual.minimize_penalty_interpolation` (a float64 factorisation every step), kept
   for cross-checks.
+* Explicit ridge (``ridge > 0``, minimiser only): ``argmin (1/2n)||y - X beta||^2 + (ridge/d) sum_d
+  q_{k_d}(beta_d)``, the convention of :func:`numerics.asymptotics.generalization_error`, solved by damped
+  Newton on its strongly concave dual (dense Cholesky of ``I + X diag(h') X^T / mu``, ``mu = ridge n/d``).
 * :func:`finetune_gd`: full-batch GD on the two-pathway network from the hand-off start, through the engine of
   :func:`numerics.ptft.simulate_finetuning` (loss ``(1/2n)||X beta - y||^2``, batched over runs, frozen on
   convergence, divergence raises ValueError naming ``lr``, non-convergence warns).
@@ -493,15 +496,19 @@ def _newton_pcg(X, y, penalty, *, tol, max_iter, lam0, max_dual_step, precision,
 
 def finetune_minimiser(X, y, beta_pt, *, c_pt, lambda_pt, gamma_ft, tol: float = 1e-10, max_iter: int = 100,
                        solver: str = "newton-pcg", precision: str = "float32", lam0=None,
-                       max_dual_step: float = 4.0, max_cg: int = 40, refactor_after: int = 12) -> MinimiserResult:
+                       max_dual_step: float = 4.0, max_cg: int = 40, refactor_after: int = 12,
+                       ridge: float = 0.0) -> MinimiserResult:
     """``argmin_beta sum_d q_{k_d}(beta_d)`` s.t. ``X beta = y``: the [DL] finetuning implicit bias after oracle
-    pretraining at ``beta_pt`` (penalty :func:`numerics.ptft.dl_handoff_penalty`).
+    pretraining at ``beta_pt`` (penalty :func:`numerics.ptft.dl_handoff_penalty`); with ``ridge > 0`` instead
+    the explicitly regularised ``argmin (1/2n)||y - X beta||^2 + (ridge/d) sum_d q_{k_d}(beta_d)``
+    (:func:`_minimise_ridge`; the convention of :func:`numerics.asymptotics.generalization_error`).
 
     ``X`` (n, d) with ``n <= d`` and full row rank, ``y`` (n,), ``beta_pt`` (d,). ``solver``: ``"newton-pcg"``
     (default; damped dual Newton with PCG directions, module docstring) or ``"newton-dense"``
     (:func:`numerics.separable_dual.minimize_penalty_interpolation`). ``precision`` of the preconditioner
-    factor (``"float32"`` default, or ``"float64"``); ``tol`` on ``||X beta - y|| / ||y||``. Non-convergence
-    returns ``converged=False`` and emits a :class:`NotConvergedWarning`.
+    factor (``"float32"`` default, or ``"float64"``); ``tol`` on ``||X beta - y|| / ||y||`` (with ``ridge > 0``:
+    on the dual gradient ``||y - X beta - lam|| / ||y||``, ``solver``/``precision``/``max_cg``/``refactor_after``
+    unused). Non-convergence returns ``converged=False`` and emits a :class:`NotConvergedWarning`.
     """
     X = as_matrix("X", X)
     y = as_vector("y", y)
@@ -526,10 +533,90 @@ def finetune_minimiser(X, y, beta_pt, *, c_pt, lambda_pt, gamma_ft, tol: float =
         lam0 = as_vector("lam0", lam0)
         if lam0.shape != (n,):
             raise ValueError(f"lam0: expected shape ({n},), got {lam0.shape}")
+    ridge = check_nonnegative("ridge", ridge)
     pen = dl_handoff_penalty(b, c_pt, lambda_pt, gamma_ft)
+    if ridge > 0:
+        return _minimise_ridge(X, y, pen, ridge, tol=tol, max_iter=max_iter, lam0=lam0,
+                               max_dual_step=max_dual_step, what="finetune_minimiser")
     return _minimise(X, y, pen, tol=tol, max_iter=max_iter, solver=solver, precision=precision, lam0=lam0,
                      max_dual_step=max_dual_step, max_cg=max_cg, refactor_after=refactor_after,
                      what="finetune_minimiser")
+
+
+def _minimise_ridge(X, y, pen, ridge, *, tol, max_iter, lam0=None, max_dual_step=4.0,
+                    what="ridge minimiser") -> MinimiserResult:
+    """``argmin_beta (1/2n)||y - X beta||^2 + (ridge/d) sum_d Q_d(beta_d)`` by damped Newton on its dual.
+
+    With ``mu = ridge n/d`` the problem is ``min (1/2)||y - X beta||^2 + mu sum Q_d``; its Fenchel dual
+    ``max_lam  lam . y - |lam|^2/2 - mu sum_d Q_d*((X^T lam)_d / mu)`` is smooth and strongly concave, with
+    ``beta = h(X^T lam / mu)`` (``h`` the penalty's link, so stationarity holds exactly), gradient
+    ``y - lam - X beta`` (zero at the optimum, where ``lam`` is the residual ``y - X beta``) and minus Hessian
+    ``I + X diag(h') X^T / mu`` (eigenvalues >= 1: better conditioned than the interpolation dual). Each step is
+    a dense Cholesky solve (``dsyrk``, ``n^2 d`` flops), damped by
+    :func:`numerics.separable_dual.damped_dual_step` with the trust region ``max |change of X^T lam / mu| <=
+    max_dual_step``. Converged when ``||y - lam - X beta|| <= tol ||y||``; ``kkt_residual`` is that ratio,
+    ``penalty`` is ``sum Q_d(beta)``. The primal objective is strictly convex, so the minimiser is unique
+    (a ridge also makes ``n > d`` well posed, but :func:`finite_d_error` keeps ``alpha_ft <= 1``).
+    """
+    n, d = X.shape
+    mu = ridge * n / d
+    ynorm = max(float(np.linalg.norm(y)), np.finfo(float).tiny)
+    lam = np.zeros(n) if lam0 is None else np.array(lam0, float)
+
+    def state(lam_):
+        s_ = X.T @ lam_ / mu
+        with np.errstate(over="ignore", invalid="ignore"):
+            b_ = pen.link(s_)
+            val = lam_ @ y - 0.5 * lam_ @ lam_ - mu * np.sum(pen.conjugate(s_))
+        return s_, b_, (val if np.isfinite(val) else -np.inf)
+
+    s, beta, value = state(lam)
+    success, message, nit = False, "maximum number of Newton iterations reached", 0
+    for nit in range(1, max_iter + 1):
+        g = y - lam - X @ beta
+        gn = float(np.linalg.norm(g))
+        if gn <= tol * ynorm:
+            success, message = True, "dual gradient below tolerance"
+            nit -= 1
+            break
+        D = pen.link_derivative(s)
+        if not np.all(np.isfinite(D)):
+            message = "dual Hessian overflowed (link derivative not finite)"
+            break
+        A = X * np.sqrt(D / mu)
+        H = scipy.linalg.blas.dsyrk(1.0, A.T, trans=1)      # A A^T, upper triangle (A.T is Fortran-ordered)
+        del A
+        H[np.diag_indices_from(H)] += 1.0
+        try:
+            step = scipy.linalg.cho_solve(scipy.linalg.cho_factor(H, lower=False, overwrite_a=True,
+                                                                  check_finite=False), g, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            message = f"dual Hessian factorisation failed ({exc})"
+            break
+        slope = float(g @ step)
+        if not np.isfinite(slope) or slope <= 0:
+            message = "Newton direction is not an ascent direction"
+            break
+        ds_vec = X.T @ step / mu
+        ds = float(np.max(np.abs(ds_vec)))
+        t0 = min(1.0, max_dual_step / ds) if ds > 0 else 1.0
+        accepted = damped_dual_step(lambda t: state(lam + t * step)[2], value, slope, t0, ds,
+                                    lambda t: np.linalg.norm(g - t * step - X @ (pen.link(s + t * ds_vec) - beta)),
+                                    gn)
+        if accepted is None:
+            message = "line search failed (no ascent and no gradient decrease at machine precision)"
+            break
+        lam = lam + accepted[0] * step
+        s, beta, value = state(lam)
+    kkt = float(np.linalg.norm(y - lam - X @ beta) / ynorm)
+    if not success and kkt <= tol:
+        success, message = True, "dual gradient below tolerance"
+    res = MinimiserResult(beta=beta, lam=lam, converged=success, message=message, nit=nit, kkt_residual=kkt,
+                          penalty=float(np.sum(pen.value(beta))), n_factorizations=nit, precision="float64",
+                          solver="ridge-dual-newton")
+    if not success:
+        warn_not_converged(what, kkt, tol, detail=f"{message}; {nit} Newton iterations", stacklevel=3)
+    return res
 
 
 def _minimise(X, y, pen, *, tol, max_iter, solver, precision, lam0, max_dual_step, max_cg, refactor_after,
@@ -709,7 +796,7 @@ def finite_d_error(d, alpha_ft, *, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_sha
                    pt_amplitude: float = 1.0, groups: str = "exact", pt_signs: str = "positive",
                    alpha_pt: float | None = None, tol: float | None = None, lr: float | None = None,
                    lr_scale: float = 1.0, max_steps: int = 1_000_000, batch_size: int = 4,
-                   solver: str = "newton-pcg", max_iter: int = 100) -> FiniteSizeResult:
+                   solver: str = "newton-pcg", max_iter: int = 100, ridge: float = 0.0) -> FiniteSizeResult:
     """Finite-``d`` [DL] finetuning error for each seed, and its mean with a 95 % interval.
 
     For every seed: :func:`draw_task`, the design ``X`` (``n = round(alpha_ft d)`` rows, ``N(0, 1/d)``),
@@ -722,8 +809,10 @@ def finite_d_error(d, alpha_ft, *, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_sha
       to ``sqrt(k_d + 4 beta_hat^2)``), per seed); seeds run vectorised in batches of ``batch_size``.
 
     ``alpha_pt`` (optional) replaces oracle pretraining by pretraining on ``round(alpha_pt d)`` noiseless
-    samples (module docstring). Returns a :class:`FiniteSizeResult`. Statistics use converged seeds only; a
-    non-converged seed triggers a :class:`NotConvergedWarning` (from the solver, and a summary here).
+    samples (module docstring). ``ridge > 0`` (method ``"minimiser"`` only) replaces the finetuning interpolator
+    by ``argmin (1/2n)||y - X beta||^2 + (ridge/d) sum_d q_{k_d}(beta_d)`` (:func:`finetune_minimiser`;
+    pretraining, if any, stays the interpolator). Returns a :class:`FiniteSizeResult`. Statistics use converged
+    seeds only; a non-converged seed triggers a :class:`NotConvergedWarning` (from the solver, and a summary here).
     """
     d, alpha_ft, n, c_pt, lambda_pt, gamma_ft, noise, alpha_pt = _check_common(
         d, alpha_ft, c_pt, lambda_pt, gamma_ft, noise, alpha_pt, method)
@@ -742,6 +831,10 @@ def finite_d_error(d, alpha_ft, *, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_sha
     max_iter = check_int("max_iter", max_iter)
     if solver not in ("newton-pcg", "newton-dense"):
         raise ValueError(f"solver: must be 'newton-pcg' or 'newton-dense', got {solver!r}")
+    ridge = check_nonnegative("ridge", ridge)
+    if ridge > 0 and method != "minimiser":
+        raise ValueError("ridge: an explicit ridge is only implemented for method='minimiser' (GD reaches the "
+                         "interpolator)")
     solver_kw = dict(tol=1e-10 if method == "gd" else tol, max_iter=max_iter, solver=solver, precision="float32",
                      lam0=None, max_dual_step=4.0, max_cg=40, refactor_after=12)
 
@@ -772,7 +865,12 @@ def finite_d_error(d, alpha_ft, *, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_sha
                 b_pt, pt_ok, _ = _pretrain_minimiser(Xp, Xp @ t.beta_pt, c_pt, lambda_pt, solver_kw)
                 del Xp
             pen = dl_handoff_penalty(b_pt, c_pt, lambda_pt, gamma_ft)
-            r = _minimise(X, y, pen, what=f"finetune_minimiser (seed {s!r})", **solver_kw)
+            if ridge > 0:
+                r = _minimise_ridge(X, y, pen, ridge, tol=solver_kw["tol"], max_iter=max_iter,
+                                    max_dual_step=solver_kw["max_dual_step"],
+                                    what=f"finetune_minimiser (ridge, seed {s!r})")
+            else:
+                r = _minimise(X, y, pen, what=f"finetune_minimiser (seed {s!r})", **solver_kw)
             record(i, t, r.beta)
             conv[i] = bool(r.converged and pt_ok)
             det["kkt_residual"][i], det["nit"][i], det["pt_converged"][i] = r.kkt_residual, r.nit, pt_ok
@@ -826,7 +924,7 @@ def finite_d_error(d, alpha_ft, *, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_sha
     params = dict(c_pt=c_pt, lambda_pt=lambda_pt, gamma_ft=gamma_ft, rho_pt=float(rho_pt),
                   rho_ft_shared=float(rho_ft_shared), rho_ft_new=float(rho_ft_new), noise=noise,
                   pt_amplitude=float(pt_amplitude), groups=groups, pt_signs=pt_signs, alpha_pt=alpha_pt, tol=tol,
-                  lr=lr, lr_scale=lr_scale, solver=solver)
+                  lr=lr, lr_scale=lr_scale, solver=solver, ridge=ridge)
     return FiniteSizeResult(d=d, alpha_ft=alpha_ft, n=n, method=method, seeds=seeds, errors=errors,
                             group_errors=gerr, converged=conv, mean=mean, std=std, sem=sem, ci95=ci, params=params,
                             details=det)
