@@ -10,7 +10,7 @@ and against classical closed forms in ``tests/numerics/test_asymptotics.py``.
 Setting
 -------
 Finetuning data ``y = X beta_FT + noise``, ``X_ij ~ N(0, 1/d)``, ``n = alpha_ft d``, label noise of standard
-deviation ``noise``. Pretraining is the oracle: ``beta_PT`` is the pretraining teacher, ``pt_amplitude`` on
+deviation ``noise``. By default pretraining is the oracle: ``beta_PT`` is the pretraining teacher, ``pt_amplitude`` on
 a fraction ``rho_pt`` of the coordinates and 0 elsewhere. The [DL] hand-off makes finetuning (gradient
 flow from ``beta = 0``) select
 
@@ -44,6 +44,41 @@ The general form ``theta = gamma_ext + (1/alpha) E[(1/theta + 1/sqrt(K + 4 B_hat
 ridge``). For ``alpha_ft >= 1`` and ``ridge = 0`` the interpolator is the least-squares solution and the
 error is the classical ``noise^2/(alpha_ft - 1)`` (0 when noiseless), returned in closed form.
 
+Finite pretraining data (``alpha_pt``; an extension, not in [DL])
+-----------------------------------------------------------------
+With ``alpha_pt`` given, ``beta_PT`` in ``k_d`` is not the teacher but the estimate of gradient-flow pretraining
+on ``n_PT = alpha_pt d`` noiseless samples ``y_PT = X_PT beta*_PT`` (``X_PT`` Gaussian, independent of the
+finetuning design and noise) from the [DL] pretraining init -- the estimator of
+:func:`ptft.numerics.dl_finite.finite_d_error` (``method="minimiser"``): since ``beta(0) = 0`` and ``M = 2 c_PT``
+on every coordinate, its implicit bias is ``q_{k_PT}`` with ``sqrt k_PT = 2 c_PT`` (whatever ``lambda_PT``), so
+
+    beta_hat_PT = argmin_{X_PT b = y_PT} sum_d q_{k_PT}(b_d).
+
+1. Pretraining fixed point (:func:`pretraining_error`): the same RS equations with a point-mass teacher
+   ``B_PT = pt_amplitude`` (fraction ``rho_pt``) or ``0``, no noise, interpolation (``E[d eta/dY] = alpha_pt``):
+   ``theta0_PT = E[(eta(B_PT + sqrt(theta0_PT) Z_PT; theta_PT, k_PT) - B_PT)^2]/alpha_pt``.
+   ``alpha_pt >= 1`` (or ``rho_pt = 0``): the interpolator is the teacher (oracle pretraining, exact).
+2. Per coordinate, the pretrained value is ``beta_hat_PT = eta(B_PT + sqrt(theta0_PT) Z_PT; theta_PT, k_PT)``,
+   with ``Z_PT ~ N(0, 1)`` independent of the group and, given the group, of the finetuning coefficient ``B``
+   (the pretraining design and the finetuning teacher's values are independent; only the supports are
+   correlated, through the groups).
+3. Finetuning fixed point: the equations above with ``k_d`` now a random function of ``beta_hat_PT``; every
+   expectation ``E_group`` becomes ``E_group E_{Z_PT}``, i.e. group ``g`` splits into sub-groups with
+   probability ``P(g) w_j`` and scale ``c_FT(beta_hat_PT = b_j)``, ``(b_j, w_j)`` a quadrature of the law of
+   ``|beta_hat_PT|`` given ``B_PT`` (``amp`` on "pt_ft"/"pt_only", 0 on "ft_only"/"neither"; ``k`` depends on
+   ``beta_hat_PT^2`` only). The finetuning design is independent of ``k_d``, so the finetuning problem is a
+   separable regression with i.i.d. side information ``(B_d, k_d)``, whose RS equations are the ones above with
+   the expectation over their joint law.
+Assumptions beyond those of Prop. 4.2: replica symmetry for both problems, independent Gaussian designs,
+noiseless pretraining labels, and gradient-flow pretraining (its minimiser; the GD pipeline of ``dl_finite``
+approaches it as the step size shrinks). Checked against the finite-d pipeline in
+``dl.rs_finite_pretraining_matches_finite_d`` and against exact limits (``lambda_PT = -1`` and ``c_PT -> oo``,
+where ``k`` ignores ``beta_PT``; the lazy pretraining error ``(1 - alpha_pt) rho_pt A^2``) in
+``tests/numerics/test_asymptotics_finite_pt.py``. Quadrature: the law of ``|beta_hat_PT|`` uses the same
+``u``-parametrisation, ``beta_hat_PT = c_PT sinh u`` (so ``c_FT = c_PT (1 + lambda_PT)(1 + cosh u) + gamma_FT^2/2``
+is entire in ``u``), with ``max(2, nodes // 2)`` Gauss-Legendre points per panel (doubling them changes the
+error by < 1e-9).
+
 Numerical method (exact to quadrature error)
 --------------------------------------------
 Expectations are one-dimensional: the Gaussian ``B`` is integrated analytically (``Y ~ N(0, s^2)`` with
@@ -63,7 +98,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -75,7 +110,7 @@ from ptft.numerics.validation import (check_probability, NotConvergedWarning, as
 
 __all__ = ["GROUPS", "AsymptoticResult", "CurveResult", "MapResult", "task_from_overlap", "handoff_scales",
            "q_k", "eta", "eta_derivative", "generalization_error", "generalization_error_curve", "error_map",
-           "error_map_point"]
+           "error_map_point", "pretraining_error"]
 
 #: The four coordinate groups: pretraining and finetuning teacher both use the coordinate, only
 #: pretraining, only finetuning, neither.
@@ -239,6 +274,9 @@ class _Model:
     all_scale: dict       # every group's c_FT
     noise2: float
     rho_ft: float
+    mean: np.ndarray | None = None    # (G,) point-mass |B| per group (pretraining channel; var_b then = mean^2)
+    member: np.ndarray | None = None  # (G,) index into GROUPS of each sub-group (finite pretraining)
+    pretraining: object = None        # the pretraining AsymptoticResult (finite pretraining)
 
 
 def _build_model(c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_shared, rho_ft_new, noise, pt_amplitude) -> _Model:
@@ -313,6 +351,33 @@ def _make_grid(s: np.ndarray, theta: float, c: np.ndarray, nodes: int) -> _Grid:
     return _Grid(np.concatenate(us), np.concatenate(ws), np.concatenate(gs), bool(np.all(ok)))
 
 
+def _make_grid_many(s: np.ndarray, theta: float, c: np.ndarray, nodes: int) -> _Grid:
+    """:func:`_make_grid` vectorised over many groups (the sub-groups of finite pretraining).
+
+    The same breakpoints per group (``u(Y)`` at ``Y = _DZ s j`` and every ``_DU`` in ``u`` up to ``u(_TAIL s)``),
+    padded to a common count with the group's ``U_g`` (zero-width panels, whose nodes are dropped); panels
+    narrower than ``1e-9 U_g`` are kept rather than merged (both rules integrate to the same ~1e-13).
+    """
+    G = s.size
+    nz = int(round(_TAIL / _DZ))
+    zs = s[:, None] * (_DZ * np.arange(1, nz + 1))[None, :]
+    uz, ok = _solve_u(zs, theta, np.broadcast_to(c[:, None], zs.shape))
+    uz = uz.reshape(G, nz)
+    umax = uz[:, -1]
+    kmax = int(np.ceil(float(np.max(umax)) / _DU))
+    du = _DU * np.arange(1, kmax + 1)
+    bp = np.concatenate((np.zeros((G, 1)), uz, np.broadcast_to(du, (G, kmax))), axis=1)
+    bp = np.sort(np.minimum(bp, umax[:, None]), axis=1)
+    a, b = bp[:, :-1], bp[:, 1:]
+    half = 0.5 * (b - a)
+    xi, wi = _leggauss(nodes)
+    u = (0.5 * (a + b))[:, :, None] + half[:, :, None] * xi[None, None, :]
+    w = half[:, :, None] * wi[None, None, :]
+    gid = np.broadcast_to(np.arange(G)[:, None, None], u.shape)
+    keep = (w > 0).ravel()
+    return _Grid(u.ravel()[keep], w.ravel()[keep], gid.ravel()[keep], bool(np.all(ok)))
+
+
 @dataclass
 class _Moments:
     D: float              # E[d eta/dY] (all groups)
@@ -327,11 +392,13 @@ class _Moments:
 
 def _moments(model: _Model, theta0: float, theta: float, nodes: int) -> _Moments:
     """Group-wise ``E[d eta/dY]`` and ``E[(B_hat - B)^2]`` and their derivatives in ``(theta0, theta)``."""
+    if model.mean is not None:
+        return _point_mass_moments(model, theta0, theta, nodes)
     c = model.scale
     vb = model.var_b
     s2 = vb + theta0
     s = np.sqrt(s2)
-    grid = _make_grid(s, theta, c, nodes)
+    grid = (_make_grid if model.member is None else _make_grid_many)(s, theta, c, nodes)
     u, w, gi = grid.u, grid.w, grid.gid
     cg, s2g, vbg = c[gi], s2[gi], vb[gi]
     sh, ch = np.sinh(u), np.cosh(u)
@@ -365,6 +432,206 @@ def _moments(model: _Model, theta0: float, theta: float, nodes: int) -> _Moments
     return _Moments(D=float(p @ D_g), M=float(p @ M_g), D_g=D_g, M_g=M_g,
                     dD=np.array([p @ dD_theta0, p @ dD_theta]), dM=np.array([p @ dM_theta0, p @ dM_theta]),
                     active_g=active_g, grid_ok=grid.ok)
+
+
+# ----------------------------------------------------------------------------------------------------
+# finite pretraining: the pretraining channel (a point-mass teacher) and the law of the pretrained beta_PT
+# ----------------------------------------------------------------------------------------------------
+def _point_mass_grid(mu: np.ndarray, s: float, theta: float, c: np.ndarray, nodes: int) -> _Grid:
+    """Composite Gauss-Legendre grid on ``u in [0, U_g]`` for ``Y = +-mu_g + s Z`` folded onto ``Y >= 0``.
+
+    ``eta`` is odd, so the two signs of the teacher and of ``Y`` combine into integrands on ``u >= 0`` (the
+    density of ``|Y|`` is ``phi_s(Y - mu) + phi_s(Y + mu)``). Breakpoints: ``u(Y)`` at ``Y = _DZ s j`` and
+    ``Y = mu +- _DZ s j`` (``j = 1 .. _TAIL/_DZ``, inside ``(0, mu + _TAIL s]``) and every ``_DU`` in ``u``.
+    """
+    xi, wi = _leggauss(nodes)
+    j = _DZ * np.arange(1, int(round(_TAIL / _DZ)) + 1)
+    us, ws, gs = [], [], []
+    ok_all = True
+    for g in range(mu.size):
+        ymax = mu[g] + _TAIL * s
+        yb = s * j if mu[g] == 0 else np.concatenate((s * j, mu[g] + s * np.concatenate((-j[::-1], [0.0], j))))
+        yb = yb[(yb > 0) & (yb < ymax)]
+        ub, ok = _solve_u(np.append(yb, ymax), theta, c[g])
+        ok_all = ok_all and bool(np.all(ok))
+        umax = ub[-1]
+        bp = np.unique(np.concatenate(([0.0], ub, np.arange(_DU, umax, _DU))))
+        bp = bp[bp <= umax]
+        keep = np.concatenate(([True], np.diff(bp) > 1e-9 * max(umax, 1e-300)))
+        bp = bp[keep]
+        if bp.size < 2:
+            bp = np.array([0.0, umax])
+        a, b = bp[:-1], bp[1:]
+        half = 0.5 * (b - a)
+        us.append(((a + b)[:, None] * 0.5 + half[:, None] * xi[None, :]).ravel())
+        ws.append((half[:, None] * wi[None, :]).ravel())
+        gs.append(np.full(us[-1].size, g))
+    return _Grid(np.concatenate(us), np.concatenate(ws), np.concatenate(gs), ok_all)
+
+
+def _point_mass_terms(model: _Model, theta0: float, theta: float, nodes: int):
+    """Nodes and integrand pieces of the pretraining channel (shared by the moments and the law of |B_hat|)."""
+    c, mu = model.scale, model.mean
+    s2 = theta0
+    s = math.sqrt(s2)
+    grid = _point_mass_grid(mu, s, theta, c, nodes)
+    u, w, gi = grid.u, grid.w, grid.gid
+    cg, mg = c[gi], mu[gi]
+    x = cg * np.sinh(u)
+    z = x + 0.5 * theta * u
+    zp = cg * np.cosh(u) + 0.5 * theta
+    rp, rm = z - mg, z + mg
+    norm = 1.0 / (_SQRT2PI * s)
+    php = norm * np.exp(-0.5 * rp * rp / s2)
+    phm = norm * np.exp(-0.5 * rm * rm / s2)
+    return grid, u, w, gi, cg, mg, x, z, zp, rp, rm, php, phm
+
+
+def _point_mass_moments(model: _Model, theta0: float, theta: float, nodes: int) -> _Moments:
+    """:func:`_moments` for a point-mass teacher ``B = +-mean_g`` (the noiseless pretraining channel).
+
+    On ``u >= 0`` (``x = c sinh u``, ``Y = x + (theta/2) u``, ``dY/du = c cosh u + theta/2``):
+    ``E[d eta/dY] = int c cosh u (phi_s(Y - mu) + phi_s(Y + mu)) du`` and
+    ``E[(B_hat - B)^2] = int (dY/du) (phi_s(Y - mu)(x - mu)^2 + phi_s(Y + mu)(x + mu)^2) du`` (``s^2 = theta0``;
+    ``mu = 0`` gives the formulas of :func:`_moments` with ``var B = 0``); derivatives by differentiating
+    the Gaussian densities at fixed ``u`` (``d phi/d theta0 = phi (r^2/(2 s^4) - 1/(2 s^2))``,
+    ``d phi/d theta = -phi r u/(2 s^2)``, ``d(dY/du)/d theta = 1/2``).
+    """
+    grid, u, w, gi, cg, mg, x, z, zp, rp, rm, php, phm = _point_mass_terms(model, theta0, theta, nodes)
+    s2 = theta0
+    G = model.scale.size
+    ch = cg * np.cosh(u)
+    ep, em = (x - mg) ** 2, (x + mg) ** 2
+    dp_s2 = php * (0.5 * rp * rp / (s2 * s2) - 0.5 / s2)
+    dm_s2 = phm * (0.5 * rm * rm / (s2 * s2) - 0.5 / s2)
+    dp_th = -php * rp * u / (2.0 * s2)
+    dm_th = -phm * rm * u / (2.0 * s2)
+
+    def gsum(f):
+        return np.bincount(gi, weights=w * f, minlength=G)
+
+    D_g = gsum(ch * (php + phm))
+    M_g = gsum(zp * (php * ep + phm * em))
+    dD0, dDt = gsum(ch * (dp_s2 + dm_s2)), gsum(ch * (dp_th + dm_th))
+    dM0 = gsum(zp * (dp_s2 * ep + dm_s2 * em))
+    dMt = gsum(zp * (dp_th * ep + dm_th * em) + 0.5 * (php * ep + phm * em))
+    p = model.prob
+    z_eps = ACTIVE_THRESHOLD + 0.5 * theta * np.arcsinh(ACTIVE_THRESHOLD / model.scale)
+    sq = math.sqrt(2.0 * s2)
+    active_g = 0.5 * (special.erfc((z_eps - model.mean) / sq) + special.erfc((z_eps + model.mean) / sq))
+    return _Moments(D=float(p @ D_g), M=float(p @ M_g), D_g=D_g, M_g=M_g,
+                    dD=np.array([p @ dD0, p @ dDt]), dM=np.array([p @ dM0, p @ dMt]), active_g=active_g,
+                    grid_ok=grid.ok)
+
+
+def _pretraining_model(c_pt: float, rho_pt: float, amp: float) -> _Model:
+    """The noiseless pretraining problem: teacher ``amp`` on a fraction ``rho_pt``, penalty ``q_k`` with
+    ``sqrt k = 2 c_PT`` on every coordinate (groups "pt" and "off")."""
+    probs = np.array([rho_pt, 1.0 - rho_pt])
+    mean = np.array([amp, 0.0])
+    keep = probs > 0
+    return _Model(prob=probs[keep], scale=np.full(int(keep.sum()), c_pt), var_b=(mean * mean)[keep],
+                  names=tuple(n for n, k in zip(("pt", "off"), keep) if k), all_prob={"pt": rho_pt, "off": 1 - rho_pt},
+                  all_scale={"pt": c_pt, "off": c_pt}, noise2=0.0, rho_ft=float("nan"), mean=mean[keep])
+
+
+def _pt_result_from(prob, x, F, mom: _Moments, conv, iterations, message, method, params) -> AsymptoticResult:
+    m = prob.model
+    ge = {"pt": float("nan"), "off": float("nan")}
+    ga = dict(ge)
+    for name, e, a in zip(m.names, mom.M_g, mom.active_g):
+        ge[name], ga[name] = float(e), float(a)
+    return AsymptoticResult(
+        error=float(mom.M), theta=math.exp(x[1]), theta0=math.exp(x[0]), converged=bool(conv),
+        residual=float(np.max(np.abs(F))), iterations=int(iterations), message=message, method=method,
+        group_errors=ge, group_probabilities=dict(m.all_prob), group_scales=dict(m.all_scale),
+        active_fraction=float(m.prob @ mom.active_g), group_active=ga, mean_derivative=float(mom.D), params=params)
+
+
+def pretraining_error(*, c_pt, rho_pt, alpha_pt, pt_amplitude=1.0, nodes: int = 8,
+                      tol: float = 1e-10) -> AsymptoticResult:
+    """Replica-symmetric error ``E[(beta_hat_PT - beta_PT)^2]`` of [DL] pretraining on ``alpha_pt d`` samples.
+
+    The pretraining estimator of ``numerics.dl_finite`` (method "minimiser"): gradient flow from the [DL]
+    pretraining init (``beta(0) = 0``, ``M = 2 c_PT`` on every coordinate, whatever ``lambda_PT``) on
+    noiseless labels ``y_PT = X_PT beta_PT`` reaches ``argmin_{X_PT b = y_PT} sum_d q_{k_PT}(b_d)`` with
+    ``sqrt k_PT = 2 c_PT`` (:func:`ptft.numerics.ptft.finetuning_penalty` of
+    :func:`ptft.numerics.ptft.dl_pretraining_start`: ``SinhPenalty(scale=c_PT)``). Its RS fixed point is the one
+    of the module docstring with a point-mass teacher ``B = pt_amplitude`` (fraction ``rho_pt``) or ``0``,
+    ``noise = 0`` and the interpolation equation ``E[d eta/dY] = alpha_pt`` (derivation asymptotics.fixed_point;
+    teacher signs do not matter, ``eta`` being odd). ``alpha_pt >= 1`` (or ``rho_pt = 0``): the interpolator
+    is the teacher, error 0 (closed form, ``theta0 = theta = 0``).
+
+    Returns an :class:`AsymptoticResult` with groups ``"pt"`` (teacher on) and ``"off"``; non-convergence is
+    reported (``converged=False`` and a NotConvergedWarning).
+    """
+    c_pt = check_positive("c_pt", c_pt)
+    rho_pt = _check_probability("rho_pt", rho_pt)
+    alpha_pt = check_positive("alpha_pt", alpha_pt)
+    amp = check_positive("pt_amplitude", pt_amplitude)
+    nodes = check_int("nodes", nodes, minimum=2)
+    tol = check_positive("tol", tol)
+    return _solve_pretraining(c_pt, rho_pt, alpha_pt, amp, nodes, tol)
+
+
+@lru_cache(maxsize=32)
+def _solve_pretraining(c_pt: float, rho_pt: float, alpha_pt: float, amp: float, nodes: int,
+                       tol: float) -> AsymptoticResult:
+    model = _pretraining_model(c_pt, rho_pt, amp)
+    params = dict(c_pt=c_pt, rho_pt=rho_pt, alpha_pt=alpha_pt, pt_amplitude=amp, nodes=nodes, tol=tol)
+    if alpha_pt >= 1 or rho_pt == 0:
+        why = "alpha_pt >= 1" if alpha_pt >= 1 else "rho_pt = 0"
+        return AsymptoticResult(error=0.0, theta=0.0, theta0=0.0, converged=True, residual=0.0, iterations=0,
+                                message=f"closed form: {why}, noiseless pretraining recovers the teacher exactly",
+                                method="closed-form", group_errors={"pt": 0.0, "off": 0.0},
+                                group_probabilities=dict(model.all_prob), group_scales=dict(model.all_scale),
+                                active_fraction=rho_pt, group_active={"pt": 1.0, "off": 0.0}, mean_derivative=1.0,
+                                params=params)
+    return _solve_point(model, alpha_pt, 0.0, nodes, tol, params, make_result=_pt_result_from)
+
+
+def _pretrained_law(pt: AsymptoticResult, c_pt: float, amp: float, nodes: int):
+    """Quadrature for the law of ``|beta_hat_PT|`` given the teacher value: for ``mu in (amp, 0)`` the nodes
+    ``b_j = c_PT sinh u_j`` and weights ``w_j (dY/du)(u_j) (phi_s(Y_j - mu) + phi_s(Y_j + mu))`` (``s^2 =
+    theta0_PT``; they sum to 1 up to the ``10 s`` Gaussian tail, and are renormalised). Returns
+    ``{mu: (b, weights)}``; weights below ``1e-16`` are dropped (total dropped mass < 1e-13)."""
+    out = {}
+    for mu in (amp, 0.0):
+        m = _Model(prob=np.ones(1), scale=np.array([c_pt]), var_b=np.array([mu * mu]), names=("x",), all_prob={},
+                   all_scale={}, noise2=0.0, rho_ft=float("nan"), mean=np.array([mu]))
+        grid, u, w, gi, cg, mg, x, z, zp, rp, rm, php, phm = _point_mass_terms(m, pt.theta0, pt.theta, nodes)
+        if not grid.ok:
+            raise RuntimeError("pretrained law: the prox root failed on the quadrature grid")
+        om = w * zp * (php + phm)
+        total = om.sum()
+        keep = om > 1e-16
+        out[mu] = (x[keep], om[keep] / total)
+    return out
+
+
+def _finite_pt_model(model: _Model, pt: AsymptoticResult, c_pt, lambda_pt, gamma_ft, amp, nodes) -> _Model:
+    """The finetuning model after finite pretraining: every group splits into sub-groups, one per node of the
+    law of ``|beta_hat_PT|`` given its pretraining teacher value (``amp`` on "pt_ft"/"pt_only", 0 on
+    "ft_only"/"neither"), with probability ``P(group) w_j`` and scale ``c_FT(beta_hat_PT = b_j)``."""
+    law = _pretrained_law(pt, c_pt, amp, nodes)
+    probs, scales, vbs, member = [], [], [], []
+    mean_scale = {}
+    for gi, name in enumerate(GROUPS):
+        p = model.all_prob[name]
+        if p <= 0:
+            mean_scale[name] = float("nan")
+            continue
+        b, w = law[amp] if name in ("pt_ft", "pt_only") else law[0.0]
+        sc = handoff_scales(b, c_pt, lambda_pt, gamma_ft)
+        vb = 1.0 / model.rho_ft if name in ("pt_ft", "ft_only") else 0.0
+        probs.append(p * w)
+        scales.append(sc)
+        vbs.append(np.full(b.size, vb))
+        member.append(np.full(b.size, gi))
+        mean_scale[name] = float(w @ sc)
+    return _Model(prob=np.concatenate(probs), scale=np.concatenate(scales), var_b=np.concatenate(vbs),
+                  names=tuple(GROUPS[i] for i in np.concatenate(member)), all_prob=dict(model.all_prob),
+                  all_scale=mean_scale, noise2=model.noise2, rho_ft=model.rho_ft, member=np.concatenate(member))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -560,7 +827,8 @@ class AsymptoticResult:
     relative residuals)/``iterations``/``message``/``method`` the solver's verdict; ``group_errors``
     (conditional ``E[(B_hat - B)^2 | group]``), ``group_probabilities``, ``group_scales`` (``c_FT = sqrt k/2``),
     ``active_fraction`` (``P(|beta_hat_d| > ACTIVE_THRESHOLD)``), ``mean_derivative`` (``E[d eta/dY]``),
-    ``params`` (the validated inputs).
+    ``params`` (the validated inputs), ``pretraining`` (with ``alpha_pt``: the pretraining fixed point of
+    :func:`pretraining_error`, whose non-convergence makes this result non-converged; else None).
     """
 
     error: float
@@ -578,6 +846,7 @@ class AsymptoticResult:
     group_active: dict
     mean_derivative: float
     params: dict = field(default_factory=dict)
+    pretraining: "AsymptoticResult | None" = None
 
     @property
     def success(self) -> bool:
@@ -601,9 +870,13 @@ def _prepare(c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_shared, rho_ft_new, noise
     nodes = check_int("nodes", nodes, minimum=2)
     tol = check_positive("tol", tol)
     if alpha_pt is not None:
-        check_positive("alpha_pt", alpha_pt)
-        raise NotImplementedError("alpha_pt: finite pretraining data (a learned, noisy beta_PT feeding a random k_d) "
-                                  "is not implemented yet; pass alpha_pt=None (oracle pretraining)")
+        alpha_pt = check_positive("alpha_pt", alpha_pt)
+        c, lam, g, amp = float(c_pt), float(lambda_pt), float(gamma_ft), float(pt_amplitude)
+        pt = _solve_pretraining(c, float(rho_pt), alpha_pt, amp, nodes, tol)
+        if pt.method == "closed-form":      # the pretrained beta_PT is the teacher: oracle pretraining
+            model = replace(model, pretraining=pt)
+        else:
+            model = replace(_finite_pt_model(model, pt, c, lam, g, amp, max(2, nodes // 2)), pretraining=pt)
     return model, ridge, nodes, tol
 
 
@@ -612,14 +885,26 @@ def _result_from(prob: _Problem, x, F, mom: _Moments, conv: bool, iterations: in
     m = prob.model
     ge = {g: float("nan") for g in GROUPS}
     ga = {g: float("nan") for g in GROUPS}
-    for name, e, a in zip(m.names, mom.M_g, mom.active_g):
-        ge[name], ga[name] = float(e), float(a)
+    if m.member is None:
+        for name, e, a in zip(m.names, mom.M_g, mom.active_g):
+            ge[name], ga[name] = float(e), float(a)
+    else:                       # finite pretraining: average the sub-groups of each group
+        for gi, name in enumerate(GROUPS):
+            sel = m.member == gi
+            if np.any(sel):
+                p = m.prob[sel]
+                ge[name] = float(p @ mom.M_g[sel] / p.sum())
+                ga[name] = float(p @ mom.active_g[sel] / p.sum())
+    pt = m.pretraining
+    if pt is not None and not pt.converged:
+        conv = False
+        message = f"{message}; pretraining fixed point not converged ({pt.message})"
     return AsymptoticResult(
         error=float(mom.M), theta=math.exp(x[1]), theta0=math.exp(x[0]), converged=bool(conv),
         residual=float(np.max(np.abs(F))), iterations=int(iterations), message=message, method=method,
         group_errors=ge, group_probabilities=dict(m.all_prob), group_scales=dict(m.all_scale),
         active_fraction=float(m.prob @ mom.active_g), group_active=ga, mean_derivative=float(mom.D),
-        params=params)
+        params=params, pretraining=pt)
 
 
 def _closed_form_ls(model: _Model, alpha: float, params: dict) -> AsymptoticResult:
@@ -640,11 +925,13 @@ def _closed_form_ls(model: _Model, alpha: float, params: dict) -> AsymptoticResu
                             message="closed form: alpha_ft >= 1 and ridge = 0, the interpolator is least squares",
                             method="closed-form", group_errors=ge, group_probabilities=dict(model.all_prob),
                             group_scales=dict(model.all_scale), active_fraction=act, group_active=ga,
-                            mean_derivative=1.0, params=params)
+                            mean_derivative=1.0, params=params, pretraining=model.pretraining)
 
 
 def _solve_point(model, alpha, ridge, nodes, tol, params, x0=None, max_iter: int = 60,
-                 warn: bool = True) -> AsymptoticResult:
+                 warn: bool = True, make_result=None) -> AsymptoticResult:
+    if make_result is None:
+        make_result = _result_from
     if ridge == 0 and alpha >= 1:
         return _closed_form_ls(model, alpha, params)
     prob = _Problem(model, alpha, ridge, nodes)
@@ -668,7 +955,7 @@ def _solve_point(model, alpha, ridge, nodes, tol, params, x0=None, max_iter: int
         x, F, mom, conv, it, msg = _newton(prob, start(), tol, max_iter)
         iters += it
         if conv:
-            return _result_from(prob, x, F, mom, True, iters, msg, "newton", params)
+            return make_result(prob, x, F, mom, True, iters, msg, "newton", params)
         messages.append(msg)
         if best is None or np.max(np.abs(F)) < np.max(np.abs(best[1])):
             best = (x, F, mom, it)
@@ -683,7 +970,7 @@ def _solve_point(model, alpha, ridge, nodes, tol, params, x0=None, max_iter: int
         conv, msg, method = False, f"nested Brent failed ({exc})", "newton"
     messages.append(msg)
     message = "; ".join(messages)
-    res = _result_from(prob, x, F, mom, conv, it, message if conv else "not converged: " + message, method, params)
+    res = make_result(prob, x, F, mom, conv, it, message if conv else "not converged: " + message, method, params)
     if not conv and warn:
         warn_not_converged("asymptotics.generalization_error", res.residual, tol, detail=message, stacklevel=3)
     return res
@@ -707,7 +994,9 @@ def generalization_error(*, c_pt, lambda_pt, gamma_ft, rho_pt, rho_ft_shared, rh
     ridge >= 0: explicit regularisation ``(ridge/d) sum q_k`` added to ``(1/2n)||y - X beta||^2``; 0 = the
         gradient-flow interpolator.
     pt_amplitude > 0: ``|beta_PT|`` on the pretraining support.
-    alpha_pt: finite pretraining data -- not implemented yet (NotImplementedError); ``None`` = oracle.
+    alpha_pt > 0: pretraining on ``alpha_pt d`` noiseless samples by the pretraining minimiser (module
+        docstring, "Finite pretraining data"; the result's ``pretraining`` holds its RS fixed point, and
+        ``group_scales`` are then the mean ``c_FT`` per group); ``None`` = oracle pretraining.
     nodes >= 2: Gauss-Legendre points per panel; tol: solver tolerance on the relative residuals.
 
     Returns an :class:`AsymptoticResult`; a point that does not converge is returned with

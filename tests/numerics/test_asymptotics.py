@@ -496,6 +496,7 @@ def test_degenerate_inputs_raise_naming_the_parameter():
         A.generalization_error_curve([0.1, -0.2], **{k: v for k, v in BASE.items() if k != "alpha_ft"})
 
 
-def test_finite_pretraining_data_is_not_implemented_yet():
-    with pytest.raises(NotImplementedError, match="not implemented yet"):
-        A.generalization_error(**BASE, alpha_pt=2.0)
+def test_finite_pretraining_data_at_alpha_pt_above_one_is_the_oracle():
+    """``alpha_pt`` is implemented (tests/numerics/test_asymptotics_finite_pt.py); noiseless pretraining with
+    ``alpha_pt >= 1`` recovers the teacher, so the error is the oracle one."""
+    assert A.generalization_error(**BASE, alpha_pt=2.0).error == A.generalization_error(**BASE).error
