@@ -110,7 +110,22 @@ from ptft.numerics.validation import (check_probability, NotConvergedWarning, as
 
 __all__ = ["GROUPS", "AsymptoticResult", "CurveResult", "MapResult", "task_from_overlap", "handoff_scales",
            "q_k", "eta", "eta_derivative", "generalization_error", "generalization_error_curve", "error_map",
-           "error_map_point", "pretraining_error"]
+           "error_map_point", "pretraining_error", "REGIME_REPRESENTATIVES"]
+
+#: One initialisation ``{c_pt, lambda_pt, gamma_ft}`` per named [DL] regime (relative lambda_PT), all at
+#: c_PT = 1e-3 (the authors' Fig. 4 scale); the one source for the figures, the claims and
+#: :mod:`ptft.numerics.best_initialisation`. Each is confirmed by :func:`ptft.theory.regimes.classify_regime` at
+#: |beta| = |beta_PT| = 1 (tests/paper_figures/test_dl_figures.py): I rich PT-independent (O, PD) = (1.036, 0),
+#: II lazy PT-dependent (1.963, -0.962), III lazy PT-independent (2.000, -0.020), IV rich PT-dependent
+#: (1.230, -0.230). Differences from the authors' Fig. 4: their regime II uses lambda = 0, which classifies as IV
+#: here ((O, PD) = (1.887, -0.886): the lazy corner needs lambda_PT -> 1); their regime I uses lambda =
+#: -0.999999 c_PT ((1.074, -0.074), also I); here lambda_PT = -1 exactly with gamma_FT = 1e-6 (PD = 0 exactly).
+REGIME_REPRESENTATIVES = {
+    "I": {"c_pt": 1e-3, "lambda_pt": -1.0, "gamma_ft": 1e-6},
+    "II": {"c_pt": 1e-3, "lambda_pt": 1.0, "gamma_ft": 0.0},
+    "III": {"c_pt": 1e-3, "lambda_pt": 0.0, "gamma_ft": 10.0},
+    "IV": {"c_pt": 1e-3, "lambda_pt": -0.99, "gamma_ft": 0.0},
+}
 
 #: The four coordinate groups: pretraining and finetuning teacher both use the coordinate, only
 #: pretraining, only finetuning, neither.
