@@ -15,7 +15,9 @@ from pathlib import Path
 
 __all__ = ["FIGURES", "make_all"]
 
-_MODULES = ["penalty_landscape", "conservation_law", "generalisation", "rescaling", "rescaling_phase"]
+_MODULES = ["penalty_landscape", "conservation_law", "generalisation", "rescaling", "rescaling_phase",
+            "dl_theory_vs_simulation", "dl_regime_comparison", "dl_phase_diagram", "dl_best_regime_map",
+            "sbg_risk_vs_samples", "sbg_depth", "sbg_ntk"]
 
 
 class _Figures(Mapping):

@@ -1,6 +1,8 @@
 """paper_figures: cheap figures render, figure data obey the theory, registry errors, aggregation rules."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -20,8 +22,12 @@ def test_quick_make_writes_png_and_pdf(module, tmp_path):
 def test_make_all_unknown_name_raises_keyerror(tmp_path):
     with pytest.raises(KeyError, match="no_such_figure"):
         paper_figures.make_all(tmp_path, quick=True, only=["no_such_figure"])
-    assert list(paper_figures.FIGURES) == ["penalty_landscape", "conservation_law", "generalisation", "rescaling",
-                                           "rescaling_phase"]
+    names = list(paper_figures.FIGURES)
+    assert names[:5] == ["penalty_landscape", "conservation_law", "generalisation", "rescaling", "rescaling_phase"]
+    assert {"dl_theory_vs_simulation", "dl_regime_comparison", "dl_phase_diagram", "dl_best_regime_map",
+            "sbg_risk_vs_samples", "sbg_depth", "sbg_ntk"} <= set(names) and len(set(names)) == len(names)
+    for name in names:   # every registered name is a figure module with make(out_dir, quick=...)
+        assert "quick" in inspect.signature(paper_figures.FIGURES[name].make).parameters
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,107 @@
+"""Shared pieces of the [DL] figures: the four regime initialisations, sweep point functions, finite-d summaries.
+
+The finetuning error E[(beta_hat - beta_FT)^2] after the [DL] hand-off, as a replica-symmetric (RS) curve in
+alpha = n/d (:func:`ptft.numerics.asymptotics.generalization_error_curve`) and as a finite-d mean over seeds of
+the exact hand-off minimiser (:func:`ptft.numerics.dl_finite.finite_d_error_point`, combined by
+:func:`~ptft.numerics.dl_finite.combine_points`: mean and Student-t 95 % interval over the converged seeds).
+
+Source: [DL] Anguita, Locatello, Saxe, Mondelli, Mancini, Lippl, Dominé, arXiv:2602.20062 (Figs. 3-4); the
+figure settings were read from the first author's public figure scripts (``Nico31415/toy-unlearning``,
+``experiments/diagonal/replica/figure3.py``, ``figure4.py``, ``ExperimentSetup.md``; read, not copied).
+
+Assumptions: oracle pretraining (``beta_PT`` = the pretraining teacher, amplitude 1), noiseless finetuning
+labels, relative ``lambda_PT`` in [-1, 1] (the authors' absolute lambda is ``c_PT lambda_PT``).
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ptft.numerics.asymptotics import REGIME_REPRESENTATIVES
+
+__all__ = ["Regime", "REGIMES", "REGIME_ORDER", "theory_curve_point", "unique_points", "finite_point",
+           "summarise_finite", "own_executor"]
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One representative initialisation of a [DL] regime (relative ``lambda_pt``)."""
+
+    name: str
+    c_pt: float
+    lambda_pt: float
+    gamma_ft: float
+    color: str
+    label: str
+
+    @property
+    def params(self) -> dict:
+        return {"c_pt": self.c_pt, "lambda_pt": self.lambda_pt, "gamma_ft": self.gamma_ft}
+
+
+#: The representatives of :data:`ptft.numerics.asymptotics.REGIME_REPRESENTATIVES` (where they are documented),
+#: with a colour and a legend label each.
+_STYLE = {
+    "I": ("#e6a100", r"I rich, PT-indep.: $\lambda_{PT}=-1$, $\gamma_{FT}=10^{-6}$"),
+    "II": ("#3b0f70", r"II lazy, PT-dep.: $\lambda_{PT}=1$, $\gamma_{FT}=0$"),
+    "III": ("#7f7f7f", r"III lazy, PT-indep.: $\lambda_{PT}=0$, $\gamma_{FT}=10$"),
+    "IV": ("#21918c", r"IV rich, PT-dep.: $\lambda_{PT}=-0.99$, $\gamma_{FT}=0$"),
+}
+REGIMES = {name: Regime(name, p["c_pt"], p["lambda_pt"], p["gamma_ft"], *_STYLE[name])
+           for name, p in REGIME_REPRESENTATIVES.items()}
+REGIME_ORDER = ("I", "II", "III", "IV")
+
+
+def theory_curve_point(alphas, **params) -> dict:
+    """Sweep point: the RS error along ``alphas`` (:func:`generalization_error_curve`, both continuation
+    directions). Returns the chosen branch's ``error``, ``converged`` and ``disagree`` flags per alpha."""
+    from ptft.numerics.asymptotics import generalization_error_curve
+    from ptft.numerics.validation import NotConvergedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotConvergedWarning)   # recorded per alpha in ``converged``
+        cu = generalization_error_curve(np.asarray(alphas, float), **params)
+    return {"alphas": cu.alphas, "error": cu.error, "converged": cu.converged, "disagree": cu.disagree}
+
+
+def unique_points(points: list[dict]) -> tuple[list[dict], list[int]]:
+    """Deduplicate sweep points: ``(unique, index)`` with ``points[i] == unique[index[i]]``."""
+    keys: dict[str, int] = {}
+    uniq, idx = [], []
+    for p in points:
+        k = json.dumps(p, sort_keys=True)
+        if k not in keys:
+            keys[k] = len(uniq)
+            uniq.append(p)
+        idx.append(keys[k])
+    return uniq, idx
+
+
+def finite_point(d: int, alpha: float, seed: int, task: dict, init: dict) -> dict:
+    """One finite-d sweep point of :func:`ptft.numerics.dl_finite.finite_d_error_point` (minimiser)."""
+    return dict(d=int(d), alpha_ft=float(alpha), seed=int(seed), method="minimiser", **init, **task)
+
+
+def summarise_finite(records: list[dict]) -> dict:
+    """Mean, 95 % interval half-widths (lower, upper) and failure count of one (curve, alpha) cell."""
+    from ptft.numerics.dl_finite import combine_points
+
+    r = combine_points(records)
+    lo, hi = r.ci95
+    return {"mean": r.mean, "ci_lo": r.mean - lo if np.isfinite(lo) else 0.0,
+            "ci_hi": hi - r.mean if np.isfinite(hi) else 0.0, "failed": int(len(r.converged) - r.n_converged),
+            "n": int(r.n_converged), "errors": r.errors}
+
+
+def own_executor(executor):
+    """``(executor, owned)``: the given executor, or a process pool of ``PTFT_FIGURE_WORKERS`` workers (None:
+    serial) that the caller must shut down."""
+    if executor is not None:
+        return executor, False
+    from ptft.paper_figures.generalisation import _executor
+
+    ex = _executor()
+    return ex, ex is not None
