@@ -83,6 +83,7 @@ import scipy.linalg
 import scipy.sparse.linalg
 import scipy.stats
 
+from ptft.numerics.blas import single_thread_if_small
 from ptft.numerics.data import SeedLike, _spawn, gaussian_design
 from ptft.numerics.ptft import (GDResult, TwoPathwayWeights, _check_lambda_pt, dl_finetuning_start,
                                 dl_pretrained_first_layer_sq,
@@ -535,12 +536,13 @@ def finetune_minimiser(X, y, beta_pt, *, c_pt, lambda_pt, gamma_ft, tol: float =
             raise ValueError(f"lam0: expected shape ({n},), got {lam0.shape}")
     ridge = check_nonnegative("ridge", ridge)
     pen = dl_handoff_penalty(b, c_pt, lambda_pt, gamma_ft)
-    if ridge > 0:
-        return _minimise_ridge(X, y, pen, ridge, tol=tol, max_iter=max_iter, lam0=lam0,
-                               max_dual_step=max_dual_step, what="finetune_minimiser")
-    return _minimise(X, y, pen, tol=tol, max_iter=max_iter, solver=solver, precision=precision, lam0=lam0,
-                     max_dual_step=max_dual_step, max_cg=max_cg, refactor_after=refactor_after,
-                     what="finetune_minimiser")
+    with single_thread_if_small(n):   # small Newton systems: one BLAS thread is faster (numerics.blas)
+        if ridge > 0:
+            return _minimise_ridge(X, y, pen, ridge, tol=tol, max_iter=max_iter, lam0=lam0,
+                                   max_dual_step=max_dual_step, what="finetune_minimiser")
+        return _minimise(X, y, pen, tol=tol, max_iter=max_iter, solver=solver, precision=precision, lam0=lam0,
+                         max_dual_step=max_dual_step, max_cg=max_cg, refactor_after=refactor_after,
+                         what="finetune_minimiser")
 
 
 def _minimise_ridge(X, y, pen, ridge, *, tol, max_iter, lam0=None, max_dual_step=4.0,

@@ -268,7 +268,7 @@ def _minimize_penalty_interpolation(
 
 
 minimize_penalty_interpolation.__doc__ = (_minimize_penalty_interpolation.__doc__ or "") + (
-    "\n    Small problems (``n <= 256`` rows) run with one BLAS thread "
+    "\n    Small problems (``n <= 1024`` rows) run with one BLAS thread "
     "(:func:`ptft.numerics.blas.single_thread_if_small`):\n    the same numbers, without the threading overhead "
     "that dominates small factorisations.\n")
 
