@@ -22,8 +22,19 @@ import numpy as np
 
 from ptft.numerics.asymptotics import REGIME_REPRESENTATIVES
 
-__all__ = ["Regime", "REGIMES", "REGIME_ORDER", "theory_curve_point", "unique_points", "finite_point",
+__all__ = ["Config", "Regime", "REGIMES", "REGIME_ORDER", "theory_curve_point", "unique_points", "finite_point",
            "summarise_finite", "own_executor"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Size of a figure with finite-d markers: dimension ``d``, the ``seeds``, the ``alpha_markers`` where the
+    finite-d minimiser runs, and the ``alpha_line`` grid of the RS curves."""
+
+    d: int
+    seeds: tuple
+    alpha_markers: tuple
+    alpha_line: tuple
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,12 @@ Assumptions: oracle pretraining (|beta_PT| = 1), noiseless labels, exact group c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ptft.paper_figures.dl_common import (REGIME_ORDER, REGIMES, finite_point, own_executor, summarise_finite,
+from ptft.paper_figures.dl_common import (Config, REGIME_ORDER, REGIMES, finite_point, own_executor, summarise_finite,
                                           theory_curve_point, unique_points)
 from ptft.paper_figures.generalisation import figure_cache
 from ptft.paper_figures.style import new_figure, panel_label, save_figure
@@ -42,14 +41,6 @@ CACHE_VERSION = "1"
 RHO_PT = 0.1
 #: (title, rho_FT, omega)
 TASKS = (("no overlap", 0.1, 0.0), ("full overlap", 0.1, 1.0), ("subset task", 0.01, 1.0))
-
-
-@dataclass(frozen=True)
-class Config:
-    d: int
-    seeds: tuple
-    alpha_markers: tuple
-    alpha_line: tuple
 
 
 CONFIGS = {

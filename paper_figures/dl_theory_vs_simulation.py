@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ptft.paper_figures.dl_common import (finite_point, own_executor, summarise_finite, theory_curve_point,
+from ptft.paper_figures.dl_common import (Config, finite_point, own_executor, summarise_finite, theory_curve_point,
                                           unique_points)
 from ptft.paper_figures.generalisation import figure_cache
 from ptft.paper_figures.style import new_figure, panel_label, save_figure
@@ -46,14 +46,6 @@ __all__ = ["Config", "CONFIGS", "Curve", "Panel", "PANELS", "figure_data", "make
 
 CACHE_VERSION = "1"
 RHO_PT = 0.1
-
-
-@dataclass(frozen=True)
-class Config:
-    d: int
-    seeds: tuple
-    alpha_markers: tuple
-    alpha_line: tuple
 
 
 CONFIGS = {

@@ -378,6 +378,31 @@ def _increasing(rows: np.ndarray) -> np.ndarray:
     return np.max(rows[:-1] / rows[1:], axis=0)
 
 
+def _ordering(cfg: RunConfig, name: str, values: tuple, grid: tuple, fixed: dict, lo: float, hi: float,
+              a_fd: float) -> dict:
+    """The data of an ordering claim over one initialisation parameter ``name``, rho_PT = rho_FT = 0.1.
+
+    RS errors on ``values`` x ``grid`` (alpha) on the shared-feature task (omega = 1: ``shared``) and the
+    new-feature task (omega = 0: ``new``), their consecutive ratios (:func:`_increasing`), and the paired finite-d
+    check of ``lo`` against ``hi`` at alpha = ``a_fd`` on the shared task (d = 2000, 8 seeds; quick: 1000, 6):
+    ``fd_ratio`` = 1 + upper end of the paired 95 % interval of err(lo) - err(hi), over mean err(hi).
+    """
+    shared = np.array([_rs_curve(grid, task=(0.1, 0.1, 1.0), **{name: v}, **fixed) for v in values])
+    new = np.array([_rs_curve(grid, task=(0.1, 0.1, 0.0), **{name: v}, **fixed) for v in values])
+    d, n_seeds = cfg.pick(1000, 2000), cfg.pick(6, 8)
+    fd = _paired_finite_d(d, a_fd, {v: {name: v, **fixed} for v in (lo, hi)}, (0.1, 0.1, 1.0),
+                          _seeds(cfg, n_seeds, name))
+    diff = _paired_difference(fd[lo].errors, fd[hi].errors)
+    i = grid.index(a_fd)
+    return {"shared": shared, "new": new, "r_shared": _increasing(shared), "r_new": _increasing(new), "fd": fd,
+            "d": d, "n_seeds": n_seeds, "i": i, "fd_ratio": 1.0 + diff["ci95"][1] / fd[hi].mean,
+            "finite_d": {"d": d, "alpha": a_fd, "seeds": n_seeds,
+                         "rs": {str(v): float(shared[values.index(v), i]) for v in (lo, hi)},
+                         "mean": {str(v): fd[v].mean for v in (lo, hi)},
+                         "ci95": {str(v): fd[v].ci95 for v in (lo, hi)},
+                         "paired_difference": diff}}
+
+
 @claim("dl.larger_c_pt_hurts",
        "On a task reusing the pretraining features the RS error increases strictly with c_PT at every alpha in "
        "[0.1, 0.3]; on a task with new features a larger c_PT helps below alpha ~ 0.3",
@@ -403,17 +428,10 @@ def dl_larger_c_pt_hurts(cfg: RunConfig) -> Measurement:
     alphas = (0.1, 0.15, 0.2, 0.25, 0.3)
     extra = (0.05, 0.4, 0.5)
     grid = alphas + extra
-    shared = np.array([_rs_curve(grid, task=(0.1, 0.1, 1.0), c_pt=c, lambda_pt=0.0, gamma_ft=0.0) for c in cs])
-    new = np.array([_rs_curve(grid, task=(0.1, 0.1, 0.0), c_pt=c, lambda_pt=0.0, gamma_ft=0.0) for c in cs])
-    k = len(alphas)
-    r_shared, r_new = _increasing(shared), _increasing(new)
-    d, n_seeds, a_fd, c_lo, c_hi = cfg.pick(1000, 2000), cfg.pick(6, 8), 0.15, 1e-3, 1e-1
-    fd = _paired_finite_d(d, a_fd, {c: dict(c_pt=c, lambda_pt=0.0, gamma_ft=0.0) for c in (c_lo, c_hi)},
-                          (0.1, 0.1, 1.0), _seeds(cfg, n_seeds, "c_pt"))
-    diff = _paired_difference(fd[c_lo].errors, fd[c_hi].errors)
-    fd_ratio = 1.0 + diff["ci95"][1] / fd[c_hi].mean
-    worst = max(float(np.max(r_shared[:k])), fd_ratio)
-    i = grid.index(a_fd)
+    k, a_fd, c_lo, c_hi = len(alphas), 0.15, 1e-3, 1e-1
+    o = _ordering(cfg, "c_pt", cs, grid, dict(lambda_pt=0.0, gamma_ft=0.0), c_lo, c_hi, a_fd)
+    shared, r_shared, r_new, fd, d, n_seeds, i = (o[x] for x in ("shared", "r_shared", "r_new", "fd", "d", "n_seeds", "i"))
+    worst = max(float(np.max(r_shared[:k])), o["fd_ratio"])
     return Measurement(
         theory=float(shared[cs.index(c_lo), i]), simulation=float(fd[c_lo].mean), error=worst, tolerance=1.0 - 1e-6,
         tolerance_reason="an ordering: E(c_j)/E(c_{j+1}) < 1 for consecutive grid values; the tightest ratio (0.96, "
@@ -427,13 +445,8 @@ def dl_larger_c_pt_hurts(cfg: RunConfig) -> Measurement:
         simulation_label=f"finite-d mean, c_PT = 1e-3 (d = {d}, {n_seeds} seeds)",
         details={"lambda_pt": 0.0, "gamma_ft": 0.0, "rho_pt": 0.1, "rho_ft": 0.1, "c_pts": cs, "alphas": grid,
                  "omega_1_errors": shared, "omega_1_max_consecutive_ratio": r_shared,
-                 "omega_0_errors": new, "omega_0_max_consecutive_ratio": r_new,
-                 "omega_0_increasing_at": [a for a, r in zip(grid, r_new) if r < 1],
-                 "finite_d": {"d": d, "alpha": a_fd, "seeds": n_seeds,
-                              "rs": {str(c): float(shared[cs.index(c), i]) for c in (c_lo, c_hi)},
-                              "mean": {str(c): fd[c].mean for c in (c_lo, c_hi)},
-                              "ci95": {str(c): fd[c].ci95 for c in (c_lo, c_hi)},
-                              "paired_difference": diff}})
+                 "omega_0_errors": o["new"], "omega_0_max_consecutive_ratio": r_new,
+                 "omega_0_increasing_at": [a for a, r in zip(grid, r_new) if r < 1], "finite_d": o["finite_d"]})
 
 
 @claim("dl.smaller_gamma_ft_helps_at_intermediate_alpha",
@@ -463,18 +476,11 @@ def dl_smaller_gamma_helps(cfg: RunConfig) -> Measurement:
     small = (0.01, 0.02)
     grid = small + alphas
     kw = dict(c_pt=1e-3, lambda_pt=0.0)
-    shared = np.array([_rs_curve(grid, task=(0.1, 0.1, 1.0), gamma_ft=g, **kw) for g in gs])
-    new = np.array([_rs_curve(grid, task=(0.1, 0.1, 0.0), gamma_ft=g, **kw) for g in gs])
-    r_shared, r_new = _increasing(shared), _increasing(new)
-    k = len(small)
+    k, a_fd, g_lo, g_hi = len(small), 0.2, 0.0, 1.0
+    o = _ordering(cfg, "gamma_ft", gs, grid, kw, g_lo, g_hi, a_fd)
+    shared, r_shared, r_new, fd, d, n_seeds, i = (o[x] for x in ("shared", "r_shared", "r_new", "fd", "d", "n_seeds", "i"))
     spread_small = (shared[:, :k].max(axis=0) - shared[:, :k].min(axis=0)) / shared[:, :k].min(axis=0)
-    d, n_seeds, a_fd, g_lo, g_hi = cfg.pick(1000, 2000), cfg.pick(6, 8), 0.2, 0.0, 1.0
-    fd = _paired_finite_d(d, a_fd, {g: dict(gamma_ft=g, **kw) for g in (g_lo, g_hi)}, (0.1, 0.1, 1.0),
-                          _seeds(cfg, n_seeds, "gamma_ft"))
-    diff = _paired_difference(fd[g_lo].errors, fd[g_hi].errors)
-    fd_ratio = 1.0 + diff["ci95"][1] / fd[g_hi].mean
-    worst = max(float(np.max(r_shared[k:])), fd_ratio)
-    i = grid.index(a_fd)
+    worst = max(float(np.max(r_shared[k:])), o["fd_ratio"])
     return Measurement(
         theory=float(shared[0, i]), simulation=float(fd[g_lo].mean), error=worst, tolerance=1.0 - 1e-6,
         tolerance_reason="an ordering: E(gamma_j)/E(gamma_{j+1}) < 1 for consecutive grid values; the tightest "
@@ -490,13 +496,8 @@ def dl_smaller_gamma_helps(cfg: RunConfig) -> Measurement:
                  "omega_1_errors": shared, "omega_1_max_consecutive_ratio": r_shared,
                  "omega_1_relative_spread_at_small_alpha": dict(zip(small, spread_small)),
                  "omega_1_errors_at_alpha_1.2": [_rs(1.2, task=(0.1, 0.1, 1.0), gamma_ft=g, **kw) for g in gs],
-                 "omega_0_errors": new, "omega_0_max_consecutive_ratio": r_new,
-                 "omega_0_increasing_at": [a for a, r in zip(grid, r_new) if r < 1],
-                 "finite_d": {"d": d, "alpha": a_fd, "seeds": n_seeds,
-                              "rs": {str(g): float(shared[gs.index(g), i]) for g in (g_lo, g_hi)},
-                              "mean": {str(g): fd[g].mean for g in (g_lo, g_hi)},
-                              "ci95": {str(g): fd[g].ci95 for g in (g_lo, g_hi)},
-                              "paired_difference": diff}})
+                 "omega_0_errors": o["new"], "omega_0_max_consecutive_ratio": r_new,
+                 "omega_0_increasing_at": [a for a, r in zip(grid, r_new) if r < 1], "finite_d": o["finite_d"]})
 
 
 @claim("dl.each_regime_best_on_some_task",
