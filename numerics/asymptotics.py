@@ -336,6 +336,19 @@ class _Grid:
     ok: bool
 
 
+def _panels(breaks: np.ndarray, umax: float, xi: np.ndarray, wi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of the composite Gauss-Legendre rule (``xi``, ``wi`` on [-1, 1]) on ``[0, umax]``, with
+    panel ends at ``breaks`` (inside the interval) and every ``_DU``; panels shorter than ``1e-9 umax`` merged."""
+    bp = np.unique(np.concatenate(([0.0], breaks, np.arange(_DU, umax, _DU))))
+    bp = bp[bp <= umax]
+    bp = bp[np.concatenate(([True], np.diff(bp) > 1e-9 * max(umax, 1e-300)))]
+    if bp.size < 2:
+        bp = np.array([0.0, umax])
+    a, b = bp[:-1], bp[1:]
+    half = 0.5 * (b - a)
+    return ((a + b)[:, None] * 0.5 + half[:, None] * xi[None, :]).ravel(), (half[:, None] * wi[None, :]).ravel()
+
+
 def _make_grid(s: np.ndarray, theta: float, c: np.ndarray, nodes: int) -> _Grid:
     """Composite Gauss-Legendre grid on ``u in [0, U_g]`` per group (integrands are even in ``u``).
 
@@ -350,19 +363,10 @@ def _make_grid(s: np.ndarray, theta: float, c: np.ndarray, nodes: int) -> _Grid:
     xi, wi = _leggauss(nodes)
     us, ws, gs = [], [], []
     for g in range(G):
-        umax = uz[g, -1]
-        bp = np.unique(np.concatenate(([0.0], uz[g], np.arange(_DU, umax, _DU))))
-        bp = bp[bp <= umax]
-        width = np.diff(bp)
-        keep = np.concatenate(([True], width > 1e-9 * max(umax, 1e-300)))
-        bp = bp[keep]
-        if bp.size < 2:
-            bp = np.array([0.0, umax])
-        a, b = bp[:-1], bp[1:]
-        half = 0.5 * (b - a)
-        us.append(((a + b)[:, None] * 0.5 + half[:, None] * xi[None, :]).ravel())
-        ws.append((half[:, None] * wi[None, :]).ravel())
-        gs.append(np.full(us[-1].size, g))
+        u, w = _panels(uz[g], uz[g, -1], xi, wi)
+        us.append(u)
+        ws.append(w)
+        gs.append(np.full(u.size, g))
     return _Grid(np.concatenate(us), np.concatenate(ws), np.concatenate(gs), bool(np.all(ok)))
 
 
@@ -469,18 +473,10 @@ def _point_mass_grid(mu: np.ndarray, s: float, theta: float, c: np.ndarray, node
         yb = yb[(yb > 0) & (yb < ymax)]
         ub, ok = _solve_u(np.append(yb, ymax), theta, c[g])
         ok_all = ok_all and bool(np.all(ok))
-        umax = ub[-1]
-        bp = np.unique(np.concatenate(([0.0], ub, np.arange(_DU, umax, _DU))))
-        bp = bp[bp <= umax]
-        keep = np.concatenate(([True], np.diff(bp) > 1e-9 * max(umax, 1e-300)))
-        bp = bp[keep]
-        if bp.size < 2:
-            bp = np.array([0.0, umax])
-        a, b = bp[:-1], bp[1:]
-        half = 0.5 * (b - a)
-        us.append(((a + b)[:, None] * 0.5 + half[:, None] * xi[None, :]).ravel())
-        ws.append((half[:, None] * wi[None, :]).ravel())
-        gs.append(np.full(us[-1].size, g))
+        u, w = _panels(ub, ub[-1], xi, wi)
+        us.append(u)
+        ws.append(w)
+        gs.append(np.full(u.size, g))
     return _Grid(np.concatenate(us), np.concatenate(ws), np.concatenate(gs), ok_all)
 
 

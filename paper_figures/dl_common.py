@@ -23,7 +23,7 @@ import numpy as np
 from ptft.numerics.asymptotics import REGIME_REPRESENTATIVES
 
 __all__ = ["Config", "Regime", "REGIMES", "REGIME_ORDER", "theory_curve_point", "unique_points", "finite_point",
-           "summarise_finite", "own_executor"]
+           "summarise_finite", "own_executor", "run_theory_and_finite"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,28 @@ def own_executor(executor):
 
     ex = _executor()
     return ex, ex is not None
+
+
+def run_theory_and_finite(th_points: list, fd_points: list, *, cache_dir, version: str, executor, name: str):
+    """``(theory, finite)``: :func:`theory_curve_point` over ``th_points`` and
+    :func:`ptft.numerics.dl_finite.finite_d_error_point` over ``fd_points``, each through
+    :func:`ptft.numerics.sweeps.run_sweep` (cached under ``cache_dir``, progress labelled ``name``), results in the
+    callers' order. The finite-d points run largest ``alpha_ft`` first, so that a pool's workers finish together;
+    ``executor`` None means a pool of ``PTFT_FIGURE_WORKERS`` (:func:`own_executor`), shut down here."""
+    from ptft.numerics.dl_finite import finite_d_error_point
+    from ptft.numerics.sweeps import run_sweep
+
+    order = sorted(range(len(fd_points)), key=lambda i: -fd_points[i]["alpha_ft"])
+    ex, owned = own_executor(executor)
+    try:
+        th = run_sweep(theory_curve_point, th_points, cache_dir=cache_dir, version=version, executor=ex,
+                       desc=f"{name} RS")
+        fd_sorted = run_sweep(finite_d_error_point, [fd_points[i] for i in order], cache_dir=cache_dir,
+                              version=version, executor=ex, desc=f"{name} finite d")
+    finally:
+        if owned:
+            ex.shutdown()
+    fd = [None] * len(fd_points)
+    for j, i in enumerate(order):
+        fd[i] = fd_sorted[j]
+    return th, fd

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ptft.paper_figures.dl_common import (Config, REGIME_ORDER, REGIMES, finite_point, own_executor, summarise_finite,
-                                          theory_curve_point, unique_points)
+from ptft.paper_figures.dl_common import (Config, REGIME_ORDER, REGIMES, finite_point, run_theory_and_finite,
+                                          summarise_finite, unique_points)
 from ptft.paper_figures.generalisation import figure_cache
 from ptft.paper_figures.style import new_figure, panel_label, save_figure
 
@@ -58,8 +58,6 @@ def comparison_data(quick: bool = False, cache_dir=None, *, executor=None) -> di
     per marker alpha]}, "classification": {regime: RegimeClassification}}``.
     """
     from ptft.numerics.asymptotics import task_from_overlap
-    from ptft.numerics.dl_finite import finite_d_error_point
-    from ptft.numerics.sweeps import run_sweep
     from ptft.theory.regimes import classify_regime
 
     cfg = CONFIGS[bool(quick)]
@@ -73,19 +71,8 @@ def comparison_data(quick: bool = False, cache_dir=None, *, executor=None) -> di
                 for s in cfg.seeds:
                     fd_pts.append(finite_point(cfg.d, a, s, task, REGIMES[r].params))
     fd_u, fd_i = unique_points(fd_pts)
-    order = sorted(range(len(fd_u)), key=lambda i: -fd_u[i]["alpha_ft"])
-    ex, owned = own_executor(executor)
-    try:
-        th = run_sweep(theory_curve_point, th_pts, cache_dir=cache_dir, version=CACHE_VERSION, executor=ex,
-                       desc="dl_regime_comparison RS")
-        fd_sorted = run_sweep(finite_d_error_point, [fd_u[i] for i in order], cache_dir=cache_dir,
-                              version=CACHE_VERSION, executor=ex, desc="dl_regime_comparison finite d")
-    finally:
-        if owned:
-            ex.shutdown()
-    fd = [None] * len(fd_u)
-    for j, i in enumerate(order):
-        fd[i] = fd_sorted[j]
+    th, fd = run_theory_and_finite(th_pts, fd_u, cache_dir=cache_dir, version=CACHE_VERSION, executor=executor,
+                                   name="dl_regime_comparison")
     S, A = len(cfg.seeds), len(cfg.alpha_markers)
     theory, finite = {}, {}
     for c, key in enumerate(keys):

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ptft.paper_figures.dl_common import (Config, finite_point, own_executor, summarise_finite, theory_curve_point,
+from ptft.paper_figures.dl_common import (Config, finite_point, run_theory_and_finite, summarise_finite,
                                           unique_points)
 from ptft.paper_figures.generalisation import figure_cache
 from ptft.paper_figures.style import new_figure, panel_label, save_figure
@@ -126,9 +126,6 @@ def figure_data(quick: bool = False, cache_dir=None, *, executor=None, panels=PA
     curve] per panel]}``; a theory dict has ``alphas``, ``error``, ``converged``, ``disagree``; a finite summary
     is :func:`dl_common.summarise_finite` (``mean``, ``ci_lo``, ``ci_hi``, ``failed``, ``n``, ``errors``).
     """
-    from ptft.numerics.dl_finite import finite_d_error_point
-    from ptft.numerics.sweeps import run_sweep
-
     cfg = CONFIGS[bool(quick)]
     th_pts, fd_pts = [], []
     for p in panels:
@@ -139,20 +136,8 @@ def figure_data(quick: bool = False, cache_dir=None, *, executor=None, panels=PA
                     fd_pts.append(finite_point(cfg.d, a, s, cu.task, cu.init))
     th_u, th_i = unique_points(th_pts)
     fd_u, fd_i = unique_points(fd_pts)
-    ex, owned = own_executor(executor)
-    try:
-        th = run_sweep(theory_curve_point, th_u, cache_dir=cache_dir, version=CACHE_VERSION, executor=ex,
-                       desc="dl_theory_vs_simulation RS")
-        # the largest problems first, so that the pool's workers finish together
-        order = sorted(range(len(fd_u)), key=lambda i: -fd_u[i]["alpha_ft"])
-        fd_sorted = run_sweep(finite_d_error_point, [fd_u[i] for i in order], cache_dir=cache_dir,
-                              version=CACHE_VERSION, executor=ex, desc="dl_theory_vs_simulation finite d")
-    finally:
-        if owned:
-            ex.shutdown()
-    fd = [None] * len(fd_u)
-    for j, i in enumerate(order):
-        fd[i] = fd_sorted[j]
+    th, fd = run_theory_and_finite(th_u, fd_u, cache_dir=cache_dir, version=CACHE_VERSION, executor=executor,
+                                   name="dl_theory_vs_simulation")
     theory, finite = [], []
     t = f = 0
     S, A = len(cfg.seeds), len(cfg.alpha_markers)
