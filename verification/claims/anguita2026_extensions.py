@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ptft.verification.claims.anguita2026 import _gap_row
 from ptft.verification.registry import Measurement, NotConverged, RunConfig, claim
 
 DL = "[DL] Anguita et al., 2026 (arXiv:2602.20062)"
@@ -67,10 +68,7 @@ def dl_rs_noise_and_ridge(cfg: RunConfig) -> Measurement:
     for name, (noise, rdg) in {"noise": (sigma, 0.0), "ridge": (0.0, ridge), "noise+ridge": (sigma, ridge)}.items():
         rs = _rs_point(**_IV, **task, alpha_ft=alpha, noise=noise, ridge=rdg).error
         fd = _finite_d(d, alpha, seeds, name, **_IV, **task, noise=noise, ridge=rdg)
-        gap = fd.mean - rs
-        rows[name] = {"noise": noise, "ridge": rdg, "rs": rs, "finite_d_mean": fd.mean, "sem": fd.sem,
-                      "ci95": fd.ci95, "gap": gap, "gap_in_sem": gap / fd.sem,
-                      "ratio": abs(gap) / (3 * fd.sem + allowance),
+        rows[name] = {"noise": noise, "ridge": rdg, **_gap_row(rs, fd, allowance),
                       "rs_shift_from_noiseless_interpolator_in_sem": (rs - clean) / fd.sem}
     worst = max(rows.values(), key=lambda r: r["ratio"])
     both = rows["noise+ridge"]
@@ -118,11 +116,9 @@ def dl_rs_finite_pretraining(cfg: RunConfig) -> Measurement:
         r = _rs_point(**kw, **task, alpha_ft=alpha, alpha_pt=alpha_pt)
         oracle = _rs_point(**kw, **task, alpha_ft=alpha).error
         fd = _finite_d(d, alpha, seeds, f"setting {name}", **kw, **task, alpha_pt=alpha_pt)
-        gap = fd.mean - r.error
-        rows[name] = {**kw, "alpha_ft": alpha, "alpha_pt": alpha_pt, "rs": r.error,
+        rows[name] = {**kw, "alpha_ft": alpha, "alpha_pt": alpha_pt, **_gap_row(r.error, fd, allowance),
                       "rs_pretraining_error": r.pretraining.error, "rs_oracle_pretraining": oracle,
-                      "finite_d_mean": fd.mean, "sem": fd.sem, "ci95": fd.ci95, "gap": gap, "gap_in_sem": gap / fd.sem,
-                      "oracle_gap_in_sem": (fd.mean - oracle) / fd.sem, "ratio": abs(gap) / (3 * fd.sem + allowance)}
+                      "oracle_gap_in_sem": (fd.mean - oracle) / fd.sem}
     worst = max(rows.values(), key=lambda r: r["ratio"])
     a = rows["A"]
     return Measurement(
