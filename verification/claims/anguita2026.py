@@ -85,14 +85,38 @@ def dl_handoff_follows_k_d(cfg: RunConfig) -> Measurement:
 # proportional limit (d, n -> oo, alpha = n/d): the replica-symmetric error (numerics.asymptotics)
 # against its derived closed-form limits and against finite-d minimisers
 # ----------------------------------------------------------------------------------------------------
-def _rs(alpha, *, task, **kw):
-    """RS error at one point (``ptft.numerics.asymptotics``); a non-converged point raises NotConverged."""
+def _rs_result(**kw):
+    """``numerics.asymptotics.generalization_error(**kw)``; a non-converged point raises NotConverged."""
     from ptft.numerics import asymptotics as A
 
-    r = A.generalization_error(**kw, **A.task_from_overlap(*task), alpha_ft=alpha)
+    r = A.generalization_error(**kw)
     if not r.converged:
-        raise NotConverged(f"RS fixed point at alpha = {alpha:g} ({kw}): {r.message}")
-    return r.error
+        raise NotConverged(f"RS fixed point ({kw}): {r.message}")
+    return r
+
+
+def _rs(alpha, *, task, **kw):
+    """RS error at one point, the task as ``(rho_PT, rho_FT, omega)`` (:func:`_rs_result`)."""
+    from ptft.numerics import asymptotics as A
+
+    return _rs_result(**kw, **A.task_from_overlap(*task), alpha_ft=alpha).error
+
+
+def _seeds(cfg: RunConfig, n: int, *keys, root: str = "anguita2026") -> list[int]:
+    """``n`` seeds from ``cfg.rng(root, *keys)``."""
+    return [int(x) for x in cfg.rng(root, *keys).integers(0, 2 ** 63 - 1, n)]
+
+
+def _finite_d(d, alpha, seeds, what, **kw):
+    """``numerics.dl_finite.finite_d_error`` by the minimiser (``kw``: initialisation, task rates, noise, ...);
+    NotConverged, naming ``what``, if a seed did not converge."""
+    from ptft.numerics import dl_finite as F
+
+    fd = F.finite_d_error(d, alpha, seeds=seeds, method="minimiser", **kw)
+    if not fd.success:
+        raise NotConverged(f"finite-d minimiser ({what}, d = {d}, alpha = {alpha:g}): {fd.n_converged}/"
+                           f"{len(seeds)} seeds converged")
+    return fd
 
 
 @claim("dl.rs_lazy_limit_is_one_minus_alpha",
@@ -227,7 +251,6 @@ def dl_rs_matches_finite_d(cfg: RunConfig) -> Measurement:
     counts, oracle pretraining) against the RS error (derivation asymptotics.fixed_point, solved by
     ``numerics.asymptotics``). d = 1200 with 128 seeds (quick: d = 400, 64 seeds)."""
     from ptft.numerics import asymptotics as A
-    from ptft.numerics import dl_finite as F
 
     d, n_seeds = cfg.pick((400, 64), (1200, 128))
     allowance = 0.5 / np.sqrt(d)
@@ -235,12 +258,9 @@ def dl_rs_matches_finite_d(cfg: RunConfig) -> Measurement:
                 "I": dict(c_pt=1e-6, lambda_pt=-1.0, gamma_ft=1e-3, task=(0.1, 0.1, 0.0))}
     alpha, rows = 0.25, {}
     for name, s in settings.items():
-        seeds = [int(x) for x in cfg.rng("anguita2026", "dl_finite", name).integers(0, 2 ** 63 - 1, n_seeds)]
         kw = dict(c_pt=s["c_pt"], lambda_pt=s["lambda_pt"], gamma_ft=s["gamma_ft"])
         rs = _rs(alpha, task=s["task"], **kw)
-        fd = F.finite_d_error(d, alpha, **kw, **A.task_from_overlap(*s["task"]), seeds=seeds, method="minimiser")
-        if not fd.success:
-            raise NotConverged(f"finite-d minimiser ({name}): {fd.n_converged}/{len(seeds)} seeds converged")
+        fd = _finite_d(d, alpha, _seeds(cfg, n_seeds, "dl_finite", name), name, **kw, **A.task_from_overlap(*s["task"]))
         rows[name] = {**kw, "rho_pt_rho_ft_omega": s["task"], **_gap_row(rs, fd, allowance)}
     worst = max(rows.values(), key=lambda r: r["ratio"])
     iv = rows["IV"]
@@ -275,24 +295,12 @@ def _rs_curve(alphas, *, task, **init):
     return cu.error
 
 
-def _seeds(cfg: RunConfig, n: int, *keys) -> list[int]:
-    return [int(x) for x in cfg.rng("anguita2026", *keys).integers(0, 2 ** 63 - 1, n)]
-
-
 def _paired_finite_d(d, alpha, inits: dict, task, seeds) -> dict:
     """Finite-d minimiser errors of several initialisations on the *same* seeds (same task, design and labels
     per seed, so differences are paired); NotConverged if a seed fails."""
     from ptft.numerics import asymptotics as A
-    from ptft.numerics import dl_finite as F
 
-    out = {}
-    for name, init in inits.items():
-        r = F.finite_d_error(d, alpha, **init, **A.task_from_overlap(*task), seeds=seeds, method="minimiser")
-        if not r.success:
-            raise NotConverged(f"finite-d minimiser ({name}, d = {d}, alpha = {alpha:g}): {r.n_converged}/"
-                               f"{len(seeds)} seeds converged")
-        out[name] = r
-    return out
+    return {name: _finite_d(d, alpha, seeds, name, **init, **A.task_from_overlap(*task)) for name, init in inits.items()}
 
 
 def _paired_difference(a: np.ndarray, b: np.ndarray) -> dict:

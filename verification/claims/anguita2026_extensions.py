@@ -11,32 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ptft.verification.claims.anguita2026 import _gap_row
+from ptft.verification.claims.anguita2026 import _finite_d, _gap_row, _rs_result
+from ptft.verification.claims.anguita2026 import _seeds as _dl_seeds
 from ptft.verification.registry import Measurement, NotConverged, RunConfig, claim
 
 DL = "[DL] Anguita et al., 2026 (arXiv:2602.20062)"
 
 
 def _seeds(cfg: RunConfig, n: int, *keys) -> list[int]:
-    return [int(x) for x in cfg.rng("anguita2026_extensions", *keys).integers(0, 2 ** 63 - 1, n)]
-
-
-def _rs_point(**kw):
-    from ptft.numerics import asymptotics as A
-
-    r = A.generalization_error(**kw)
-    if not r.converged:
-        raise NotConverged(f"RS fixed point ({kw}): {r.message}")
-    return r
-
-
-def _finite_d(d, alpha, seeds, what, **kw):
-    from ptft.numerics import dl_finite as F
-
-    fd = F.finite_d_error(d, alpha, seeds=seeds, method="minimiser", **kw)
-    if not fd.success:
-        raise NotConverged(f"finite-d minimiser ({what}): {fd.n_converged}/{len(seeds)} seeds converged")
-    return fd
+    return _dl_seeds(cfg, n, *keys, root="anguita2026_extensions")
 
 
 #: the regime-IV setting of dl.rs_matches_finite_d_minimiser (rich, pretraining-dependent)
@@ -63,10 +46,10 @@ def dl_rs_noise_and_ridge(cfg: RunConfig) -> Measurement:
     allowance = 0.1 / np.sqrt(d)
     task = A.task_from_overlap(*_IV_TASK)
     seeds = _seeds(cfg, n_seeds, "noise_ridge")
-    clean = _rs_point(**_IV, **task, alpha_ft=alpha).error
+    clean = _rs_result(**_IV, **task, alpha_ft=alpha).error
     rows = {}
     for name, (noise, rdg) in {"noise": (sigma, 0.0), "ridge": (0.0, ridge), "noise+ridge": (sigma, ridge)}.items():
-        rs = _rs_point(**_IV, **task, alpha_ft=alpha, noise=noise, ridge=rdg).error
+        rs = _rs_result(**_IV, **task, alpha_ft=alpha, noise=noise, ridge=rdg).error
         fd = _finite_d(d, alpha, seeds, name, **_IV, **task, noise=noise, ridge=rdg)
         rows[name] = {"noise": noise, "ridge": rdg, **_gap_row(rs, fd, allowance),
                       "rs_shift_from_noiseless_interpolator_in_sem": (rs - clean) / fd.sem}
@@ -113,8 +96,8 @@ def dl_rs_finite_pretraining(cfg: RunConfig) -> Measurement:
     rows = {}
     for name, (kw, alpha, alpha_pt) in settings.items():
         seeds = _seeds(cfg, n_seeds, "finite_pt", name)
-        r = _rs_point(**kw, **task, alpha_ft=alpha, alpha_pt=alpha_pt)
-        oracle = _rs_point(**kw, **task, alpha_ft=alpha).error
+        r = _rs_result(**kw, **task, alpha_ft=alpha, alpha_pt=alpha_pt)
+        oracle = _rs_result(**kw, **task, alpha_ft=alpha).error
         fd = _finite_d(d, alpha, seeds, f"setting {name}", **kw, **task, alpha_pt=alpha_pt)
         rows[name] = {**kw, "alpha_ft": alpha, "alpha_pt": alpha_pt, **_gap_row(r.error, fd, allowance),
                       "rs_pretraining_error": r.pretraining.error, "rs_oracle_pretraining": oracle,
