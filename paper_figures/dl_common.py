@@ -53,15 +53,20 @@ class Regime:
         return {"c_pt": self.c_pt, "lambda_pt": self.lambda_pt, "gamma_ft": self.gamma_ft}
 
 
+def _tex_value(v: float) -> str:
+    """A parameter value for a legend: ``10^{-6}`` for a power of ten below 1e-2, else ``%g``."""
+    if v > 0 and v < 1e-2 and float(np.log10(v)).is_integer():
+        return f"10^{{{int(np.log10(v))}}}"
+    return f"{v:g}"
+
+
 #: The representatives of :data:`ptft.numerics.asymptotics.REGIME_REPRESENTATIVES` (where they are documented),
-#: with a colour and a legend label each.
-_STYLE = {
-    "I": ("#e6a100", r"I rich, PT-indep.: $\lambda_{PT}=-1$, $\gamma_{FT}=10^{-6}$"),
-    "II": ("#3b0f70", r"II lazy, PT-dep.: $\lambda_{PT}=1$, $\gamma_{FT}=0$"),
-    "III": ("#7f7f7f", r"III lazy, PT-indep.: $\lambda_{PT}=0$, $\gamma_{FT}=10$"),
-    "IV": ("#21918c", r"IV rich, PT-dep.: $\lambda_{PT}=-0.99$, $\gamma_{FT}=0$"),
-}
-REGIMES = {name: Regime(name, p["c_pt"], p["lambda_pt"], p["gamma_ft"], *_STYLE[name])
+#: with a colour and the regime's kind for the legend (the label shows the representative's lambda_PT, gamma_FT).
+_STYLE = {"I": ("#e6a100", "rich, PT-indep."), "II": ("#3b0f70", "lazy, PT-dep."),
+          "III": ("#7f7f7f", "lazy, PT-indep."), "IV": ("#21918c", "rich, PT-dep.")}
+REGIMES = {name: Regime(name, p["c_pt"], p["lambda_pt"], p["gamma_ft"], _STYLE[name][0],
+                        rf"{name} {_STYLE[name][1]}: $\lambda_{{PT}}={_tex_value(p['lambda_pt'])}$, "
+                        rf"$\gamma_{{FT}}={_tex_value(p['gamma_ft'])}$")
            for name, p in REGIME_REPRESENTATIVES.items()}
 REGIME_ORDER = ("I", "II", "III", "IV")
 
